@@ -1,0 +1,244 @@
+"""call_soon: FIFO order, iteration boundaries, handles and their cancel()."""
+import asyncio
+import contextvars
+import socket
+import sys
+
+import pytest
+
+
+def test_call_soon_runs_callbacks_fifo(loop):
+    """Callbacks queued with call_soon run in the order they were queued."""
+    order = []
+    for i in range(1000):
+        loop.call_soon(order.append, i)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert order == list(range(1000))
+
+
+def test_call_soon_passes_positional_args(loop):
+    """Extra positional arguments reach the callback unchanged."""
+    got = []
+    sentinel = object()
+    loop.call_soon(lambda *a: got.append(a), 1, "two", sentinel)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert got == [(1, "two", sentinel)]
+
+
+def test_call_soon_rejects_unknown_keyword(loop):
+    """Only context= is accepted as a keyword; others are a TypeError."""
+    with pytest.raises(TypeError):
+        loop.call_soon(print, foo=1)
+
+
+def test_callback_scheduled_by_callback_runs_next_iteration(loop):
+    """A callback queued while the ready queue runs waits for the next round.
+
+    asyncio runs a snapshot of the ready queue per iteration: B, queued by A1
+    while the snapshot [A1, A2] runs, goes after A2.
+    """
+    order = []
+
+    def a1():
+        order.append("a1")
+        loop.call_soon(b)
+
+    def b():
+        order.append("b")
+        loop.stop()
+
+    loop.call_soon(a1)
+    loop.call_soon(order.append, "a2")
+    loop.run_forever()
+    assert order == ["a1", "a2", "b"]
+
+
+def test_new_callbacks_wait_for_an_io_poll(loop):
+    """Callbacks queued by a callback run only after the loop has polled I/O.
+
+    A writes to a socket (making R's fd readable) and queues B; B queues C.
+    asyncio polls between iterations and queues R after B: A, B, R, C.
+    """
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+    order = []
+
+    def reader():
+        order.append("R")
+        rsock.recv(100)
+        loop.remove_reader(rsock)
+
+    def a():
+        order.append("A")
+        wsock.send(b"x")
+        loop.call_soon(b)
+
+    def b():
+        order.append("B")
+        loop.call_soon(c)
+
+    def c():
+        order.append("C")
+        loop.stop()
+
+    try:
+        loop.add_reader(rsock, reader)
+        loop.call_soon(a)
+        loop.run_forever()
+    finally:
+        loop.remove_reader(rsock)
+        rsock.close()
+        wsock.close()
+    assert order == ["A", "B", "R", "C"]
+
+
+def test_call_soon_chain_does_not_starve_io(loop):
+    """A callback that re-queues itself forever still lets I/O callbacks run."""
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+    state = {"spins": 0, "read_at": None}
+
+    def spin():
+        state["spins"] += 1
+        if state["spins"] > 10_000:  # I/O starved: give up, the assert says so
+            loop.stop()
+            return
+        loop.call_soon(spin)
+
+    def reader():
+        state["read_at"] = state["spins"]
+        rsock.recv(100)
+        loop.stop()
+
+    try:
+        wsock.send(b"x")
+        loop.add_reader(rsock, reader)
+        loop.call_soon(spin)
+        loop.run_forever()
+    finally:
+        loop.remove_reader(rsock)
+        rsock.close()
+        wsock.close()
+    assert state["read_at"] is not None and state["read_at"] <= 2
+
+
+def test_call_soon_chain_does_not_starve_timers(loop):
+    """A due timer fires even while a call_soon chain keeps the queue busy."""
+    state = {"spins": 0, "fired_at": None}
+
+    def spin():
+        state["spins"] += 1
+        if state["spins"] > 5_000_000:
+            loop.stop()
+            return
+        loop.call_soon(spin)
+
+    def timer():
+        state["fired_at"] = state["spins"]
+        loop.stop()
+
+    loop.call_later(0.01, timer)
+    loop.call_soon(spin)
+    loop.run_forever()
+    assert state["fired_at"] is not None
+
+
+def test_call_soon_returns_cancellable_handle(loop):
+    """The handle has cancel()/cancelled(); a cancelled callback never runs."""
+    ran = []
+    h = loop.call_soon(ran.append, "cancelled")
+    loop.call_soon(ran.append, "kept")
+    assert h.cancelled() is False
+    h.cancel()
+    assert h.cancelled() is True
+    h.cancel()  # cancelling twice is harmless
+    assert h.cancelled() is True
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert ran == ["kept"]
+
+
+def test_handle_cancel_from_earlier_callback_in_same_iteration(loop):
+    """A callback can cancel one queued behind it in the same iteration."""
+    ran = []
+    handles = {}
+
+    def first():
+        ran.append("first")
+        handles["second"].cancel()
+
+    loop.call_soon(first)
+    handles["second"] = loop.call_soon(ran.append, "second")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert ran == ["first"]
+
+
+def test_handle_cancel_after_run_marks_cancelled(loop):
+    """cancel() on a handle that already ran is allowed and marks it cancelled."""
+    h = loop.call_soon(lambda: None)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert h.cancelled() is False
+    h.cancel()
+    assert h.cancelled() is True
+
+
+def test_handle_cancel_is_available_inside_its_own_callback(loop):
+    """A callback may cancel its own handle while running; nothing breaks."""
+    box = {}
+    ran = []
+
+    def cb():
+        ran.append(1)
+        box["h"].cancel()
+        loop.stop()
+
+    box["h"] = loop.call_soon(cb)
+    loop.run_forever()
+    assert ran == [1]
+    assert box["h"].cancelled() is True
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="Handle.get_context is new in 3.12")
+def test_handle_get_context(loop):
+    """get_context() returns the explicit context, or a copy of the current one."""
+    var = contextvars.ContextVar("var")
+    ctx = contextvars.copy_context()
+    h1 = loop.call_soon(lambda: None, context=ctx)
+    assert h1.get_context() is ctx
+
+    var.set("outer")
+    h2 = loop.call_soon(lambda: None)
+    got = h2.get_context()
+    assert isinstance(got, contextvars.Context)
+    assert got[var] == "outer"
+    var.set("later")  # a copy was taken: later changes do not show through
+    assert got[var] == "outer"
+    h1.cancel()
+    h2.cancel()
+
+
+def test_callbacks_see_running_loop(loop):
+    """Inside a callback, get_running_loop() is this loop and is_running() is true."""
+    seen = []
+
+    def cb():
+        seen.append(asyncio.get_running_loop())
+        seen.append(loop.is_running())
+        seen.append(asyncio.get_event_loop())
+        loop.stop()
+
+    loop.call_soon(cb)
+    loop.run_forever()
+    assert seen == [loop, True, loop]
+
+
+def test_call_soon_on_closed_loop_raises(loop_factory):
+    """call_soon on a closed loop raises RuntimeError('Event loop is closed')."""
+    lp = loop_factory()
+    lp.close()
+    with pytest.raises(RuntimeError, match="^Event loop is closed$"):
+        lp.call_soon(lambda: None)
