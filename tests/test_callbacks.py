@@ -55,12 +55,8 @@ def test_callback_scheduled_by_callback_runs_next_iteration(loop):
     assert order == ["a1", "a2", "b"]
 
 
-def test_new_callbacks_wait_for_an_io_poll(loop):
-    """Callbacks queued by a callback run only after the loop has polled I/O.
-
-    A writes to a socket (making R's fd readable) and queues B; B queues C.
-    asyncio polls between iterations and queues R after B: A, B, R, C.
-    """
+def _io_poll_order(loop):
+    """Run A -> (writes, queues B) -> B -> (queues C) -> C with reader R; return the order."""
     rsock, wsock = socket.socketpair()
     rsock.setblocking(False)
     order = []
@@ -91,7 +87,25 @@ def test_new_callbacks_wait_for_an_io_poll(loop):
         loop.remove_reader(rsock)
         rsock.close()
         wsock.close()
-    assert order == ["A", "B", "R", "C"]
+    return order
+
+
+def test_io_is_polled_between_iterations(loop):
+    """I/O that became ready during one iteration is served in the next one.
+
+    A makes R's fd readable and queues B; B queues C. R must run before C.
+    """
+    order = _io_poll_order(loop)
+    assert order.index("R") < order.index("C"), order
+
+
+def test_io_callbacks_queue_behind_already_ready_callbacks(loop):
+    """asyncio's exact order: callbacks queued before the poll run before I/O.
+
+    asyncio appends the poll's ready I/O callbacks to the ready queue, after
+    B (queued by A in the previous iteration): A, B, R, C.
+    """
+    assert _io_poll_order(loop) == ["A", "B", "R", "C"]
 
 
 def test_call_soon_chain_does_not_starve_io(loop):
