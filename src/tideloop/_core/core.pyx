@@ -1,0 +1,34 @@
+# cython: language_level=3, freethreading_compatible=True
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""tideloop._core.core: the compiled event loop (private).
+
+One compilation unit assembled from its parts by `include`, as uvloop does:
+declarations first, then handles, the poller, the queues, the loop.
+"""
+
+from libc.stdint cimport uint64_t
+from cpython.exc cimport PyErr_SetFromErrno
+
+from includes.python cimport (
+    PyObject, Py_INCREF, Py_DECREF, PyMem_Malloc, PyMem_Realloc, PyMem_Free,
+    PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyErr_CheckSignals,
+    PyThread_get_thread_ident, PyObject_Call,
+)
+from includes.system cimport (
+    timespec, time_t, clock_gettime, CLOCK_MONOTONIC, read, write, close,
+    eventfd, EFD_CLOEXEC, EFD_NONBLOCK, errno, EINTR, EAGAIN, ENOSYS, EBADF, ENOENT,
+)
+
+include "includes/stdlib.pxi"
+
+
+cdef int _raise_errno() except -1:
+    PyErr_SetFromErrno(OSError)
+    return -1
+
+
+include "handles.pxi"
+include "poller/poller.pxi"
+include "poller/epoll.pxi"
+include "queues.pxi"
+include "loop.pxi"

@@ -1,0 +1,93 @@
+"""tideloop.EventLoop: the compiled core plus asyncio's own cold paths.
+
+The hot paths (scheduling, timers, polling, running callbacks) are compiled
+in tideloop._core.  Methods that asyncio implements purely on top of a
+loop's public and documented-private surface are *borrowed* from asyncio's
+own classes for the running Python version (below, one explicit list).
+That way their behaviour, messages and per-version differences (e.g.
+shutdown_default_executor's timeout, added in 3.12) are asyncio's exactly.
+Each borrowed name is a deliberate choice; docs/ARCHITECTURE.md explains it.
+"""
+import asyncio
+import inspect
+import sys
+import weakref
+from asyncio import base_events, coroutines, selector_events, unix_events
+
+from ._core import Loop as _CoreLoop
+
+__all__ = ("EventLoop", "new_event_loop")
+
+
+class EventLoop(_CoreLoop, asyncio.AbstractEventLoop):
+    """tideloop's asyncio event loop.  Create with tideloop.new_event_loop()."""
+
+    def __init__(self):
+        self._exception_handler = None
+        self._default_executor = None
+        self._executor_shutdown_called = False
+        self._asyncgens = weakref.WeakSet()
+        self._asyncgens_shutdown_called = False
+        self._coroutine_origin_tracking_enabled = False
+        self._coroutine_origin_tracking_saved_depth = None
+        self._transports = weakref.WeakValueDictionary()
+        self.set_debug(coroutines._is_debug_mode())
+
+    def __repr__(self):
+        return (
+            f"<{self.__class__.__name__} running={self.is_running()} "
+            f"closed={self.is_closed()} debug={self.get_debug()}>"
+        )
+
+
+def _borrow(source, names):
+    for name in names:
+        # getattr_static keeps staticmethod/classmethod wrappers intact.
+        setattr(EventLoop, name, inspect.getattr_static(source, name))
+
+
+# Generic loop logic from asyncio.BaseEventLoop.
+_borrow(base_events.BaseEventLoop, [
+    "__del__",
+    "run_until_complete",
+    "set_debug",
+    "_set_coroutine_origin_tracking",
+    # exception handler
+    "get_exception_handler", "set_exception_handler",
+    "default_exception_handler", "call_exception_handler",
+    # executor
+    "run_in_executor", "set_default_executor", "shutdown_default_executor",
+    "_do_shutdown", "_check_default_executor",
+    # async generators
+    "shutdown_asyncgens", "_asyncgen_finalizer_hook", "_asyncgen_firstiter_hook",
+    # DNS
+    "getaddrinfo", "getnameinfo", "_getaddrinfo_debug", "_ensure_resolved",
+    # sock_sendfile's generic part (the native part is selector_events')
+    "sock_sendfile", "_sock_sendfile_fallback", "_check_sendfile_params",
+])
+
+# The sock_* coroutines from asyncio's selector loop: they only use
+# _add_reader/_remove_reader/_add_writer/_remove_writer, which the core
+# provides with the same contract.
+_borrow(selector_events.BaseSelectorEventLoop, [
+    "_ensure_fd_no_transport",
+    "sock_recv", "_sock_recv", "_sock_read_done",
+    "sock_recv_into", "_sock_recv_into",
+    "sock_recvfrom", "_sock_recvfrom",
+    "sock_recvfrom_into", "_sock_recvfrom_into",
+    "sock_sendall", "_sock_sendall", "_sock_write_done",
+    "sock_sendto", "_sock_sendto",
+    "sock_connect", "_sock_connect", "_sock_connect_cb",
+    "sock_accept", "_sock_accept",
+])
+
+# Zero-copy os.sendfile for sock_sendfile lives in asyncio's Unix loop.
+_borrow(unix_events._UnixSelectorEventLoop, [
+    "_sock_sendfile_native", "_sock_sendfile_native_impl",
+    "_sock_sendfile_update_filepos", "_sock_add_cancellation_callback",
+])
+
+
+def new_event_loop():
+    """Create a new tideloop event loop (a drop-in asyncio loop)."""
+    return EventLoop()
