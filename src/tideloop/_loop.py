@@ -9,11 +9,14 @@ shutdown_default_executor's timeout, added in 3.12) are asyncio's exactly.
 Each borrowed name is a deliberate choice; docs/ARCHITECTURE.md explains it.
 """
 import asyncio
+import errno
 import inspect
+import signal
 import sys
 import weakref
 from asyncio import base_events, coroutines, selector_events, unix_events
 
+from ._core import Handle
 from ._core import Loop as _CoreLoop
 
 __all__ = ("EventLoop", "new_event_loop")
@@ -32,6 +35,72 @@ class EventLoop(_CoreLoop, asyncio.AbstractEventLoop):
         self._coroutine_origin_tracking_saved_depth = None
         self._transports = weakref.WeakValueDictionary()
         self.set_debug(coroutines._is_debug_mode())
+
+    # -- signals -------------------------------------------------------
+    # asyncio's contract (unix_events.add_signal_handler), with one change of
+    # mechanism: the Python-level handler queues the callback itself instead
+    # of a no-op handler plus reading signal numbers from the wakeup socket.
+    # It runs in the main thread at a safe point, where pushing to the ready
+    # queue is safe; the wakeup fd still interrupts a blocking poll.
+
+    def add_signal_handler(self, sig, callback, *args):
+        """Run callback(*args) in the loop whenever signal *sig* arrives."""
+        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+            raise TypeError("coroutines cannot be used with add_signal_handler()")
+        self._check_signal(sig)
+        self._check_closed()
+        try:
+            # Raises ValueError outside the main thread: a loop running in
+            # another thread cannot add signal handlers.
+            signal.set_wakeup_fd(self._signal_wakeup_fd(), warn_on_full_buffer=False)
+        except (ValueError, OSError) as exc:
+            raise RuntimeError(str(exc))
+        handle = Handle(callback, args, self, None)
+        self._signal_handlers[sig] = handle
+        try:
+            signal.signal(sig, self._deliver_signal)
+            # Restart interrupted system calls in other threads' code.
+            signal.siginterrupt(sig, False)
+        except OSError as exc:
+            del self._signal_handlers[sig]
+            if not self._signal_handlers and not self.is_running():
+                try:
+                    signal.set_wakeup_fd(-1)
+                except (ValueError, OSError) as nexc:
+                    base_events.logger.info("set_wakeup_fd(-1) failed: %s", nexc)
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f"sig {sig:d} cannot be caught")
+            raise
+
+    def _deliver_signal(self, signum, frame):
+        handle = self._signal_handlers.get(signum)
+        if handle is None:
+            return
+        if handle._cancelled:
+            self.remove_signal_handler(signum)
+        else:
+            self._add_callback_signalsafe(handle)
+
+    def remove_signal_handler(self, sig):
+        """Remove the handler for *sig*; True if there was one."""
+        self._check_signal(sig)
+        try:
+            del self._signal_handlers[sig]
+        except KeyError:
+            return False
+        handler = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+        try:
+            signal.signal(sig, handler)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f"sig {sig:d} cannot be caught")
+            raise
+        if not self._signal_handlers and not self.is_running():
+            try:
+                signal.set_wakeup_fd(-1)
+            except (ValueError, OSError) as exc:
+                base_events.logger.info("set_wakeup_fd(-1) failed: %s", exc)
+        return True
 
     def __repr__(self):
         return (
@@ -83,6 +152,7 @@ _borrow(selector_events.BaseSelectorEventLoop, [
 
 # Zero-copy os.sendfile for sock_sendfile lives in asyncio's Unix loop.
 _borrow(unix_events._UnixSelectorEventLoop, [
+    "_check_signal",
     "_sock_sendfile_native", "_sock_sendfile_native_impl",
     "_sock_sendfile_update_filepos", "_sock_add_cancellation_callback",
 ])
