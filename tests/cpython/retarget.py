@@ -1,0 +1,174 @@
+"""Point the test classes that name a loop class at the loop under test.
+
+Some test_asyncio classes do not ask the policy for a loop; they build one:
+
+- test_events / test_sock_lowlevel end with one class per selector
+  (``EPollEventLoopTests``, ``PollEventLoopTests``, ``SelectEventLoopTests`` ...)
+  whose ``create_event_loop`` returns ``asyncio.SelectorEventLoop(<selector>)``.
+  Those tests are about the loop, so they are replaced by ONE class,
+  ``LoopUnderTest``, built from the same mixins the way test_events.py builds
+  its own, with ``create_event_loop`` returning the loop under test.
+- test_base_events.BaseEventLoopWithSelectorTests builds
+  ``asyncio.SelectorEventLoop()`` in setUp: replaced the same way.
+- ``test_utils.TestCase.new_test_loop()`` called without a fake-time script
+  (most of test_tasks and test_futures) gets the loop under test; with a
+  script it keeps asyncio's fake-clock TestLoop.
+- test_pep492.BaseTest and test_runners.BaseTest use a mocked
+  ``asyncio.BaseEventLoop()`` merely as "some loop" for coroutine and Runner
+  tests: they get the loop under test instead (the runner tests keep their
+  check that asyncio.run/Runner called ``shutdown_asyncgens`` and closed it).
+
+The same retargeting is applied for ``--loop asyncio`` (the loop under test is
+then ``asyncio.SelectorEventLoop``), so both runs execute the same test ids.
+Tests of asyncio's own base loop on purpose (scripted-time ``TestLoop``,
+``BaseEventLoopTests``, ``HandleTests``, ...) are left alone: they run unchanged
+and never touch the loop under test (the runner reports them separately).
+"""
+import harness
+
+# Per-selector classes that exist only to run a mixin on asyncio's loop with
+# each selector; replaced by LoopUnderTest.
+_SELECTOR_CLASSES = (
+    "KqueueEventLoopTests",
+    "EPollEventLoopTests",
+    "PollEventLoopTests",
+    "SelectEventLoopTests",
+    "ProactorEventLoopTests",
+)
+
+
+def _drop(module, names):
+    for name in names:
+        if hasattr(module, name):
+            delattr(module, name)
+
+
+def _create_event_loop(self):
+    return harness.new_loop()
+
+
+def _test_events(module):
+    from test.test_asyncio import utils as test_utils
+
+    _drop(module, _SELECTOR_CLASSES)
+    # EventLoopTestsMixin is the loop's behaviour; SubprocessTestsMixin the
+    # subprocess part (skipped as a later issue in skips.py).  The upstream
+    # UnixEventLoopTestsMixin only adds a SafeChildWatcher for subprocesses.
+    module.LoopUnderTest = type(
+        "LoopUnderTest",
+        (module.EventLoopTestsMixin, module.SubprocessTestsMixin, test_utils.TestCase),
+        {"create_event_loop": _create_event_loop, "__module__": module.__name__},
+    )
+
+
+def _test_sock_lowlevel(module):
+    from test.test_asyncio import utils as test_utils
+
+    _drop(module, _SELECTOR_CLASSES)
+    module.LoopUnderTest = type(
+        "LoopUnderTest",
+        (module.BaseSockTestsMixin, test_utils.TestCase),
+        {"create_event_loop": _create_event_loop, "__module__": module.__name__},
+    )
+
+
+def _test_base_events(module):
+    original = module.BaseEventLoopWithSelectorTests
+
+    def setUp(self):
+        # Same as the original setUp, with our loop for asyncio.SelectorEventLoop().
+        super(original, self).setUp()
+        self.loop = harness.new_loop()
+        self.set_event_loop(self.loop)
+
+    _drop(module, ["BaseEventLoopWithSelectorTests"])
+    module.LoopUnderTest = type(
+        "LoopUnderTest",
+        (original,),
+        {"setUp": setUp, "__module__": module.__name__},
+    )
+
+
+def _test_pep492(module):
+    base = module.BaseTest
+
+    def setUp(self):
+        super(base, self).setUp()
+        self.loop = harness.new_loop()
+        self.set_event_loop(self.loop)
+
+    base.setUp = setUp
+
+
+class _ShutdownTracker:
+    """Record that asyncio.run/Runner called ``loop.shutdown_asyncgens()``.
+
+    test_runners' mocked loop sets ``loop.shutdown_ag_run`` from a replaced
+    ``shutdown_asyncgens`` and its tearDown asserts it.  Our loop keeps its
+    own method: the wrapper calls it, then records the call.
+    """
+
+    def __init__(self, loop):
+        self._shutdown = loop.shutdown_asyncgens
+        self.loop = loop
+
+    async def __call__(self):
+        await self._shutdown()
+        self.loop.shutdown_ag_run = True
+
+
+def _test_runners(module):
+    def new_loop(self):
+        loop = harness.new_loop()
+        loop.shutdown_ag_run = False
+        loop.shutdown_asyncgens = _ShutdownTracker(loop)
+        return loop
+
+    module.BaseTest.new_loop = new_loop
+
+
+_RETARGETS = {
+    "test_events": _test_events,
+    "test_sock_lowlevel": _test_sock_lowlevel,
+    "test_base_events": _test_base_events,
+    "test_pep492": _test_pep492,
+    "test_runners": _test_runners,
+}
+
+
+def _patch_new_test_loop():
+    """``TestCase.new_test_loop()`` without a time script -> the loop under test.
+
+    ``new_test_loop(gen)`` makes a ``test_utils.TestLoop``, asyncio's base loop
+    with a scripted fake clock.  With a *gen* the test scripts virtual time
+    (asserting exact ``loop.time()`` values), so it keeps the TestLoop.  Without
+    one the clock never moves and the TestLoop is only "a loop": those tests
+    (most of test_tasks and test_futures) pass unchanged on a real loop, so they
+    run on the loop under test.
+    """
+    from test.test_asyncio import utils as test_utils
+
+    original = test_utils.TestCase.new_test_loop
+    if getattr(original, "_harness", False):
+        return
+
+    def new_test_loop(self, gen=None):
+        if gen is not None:
+            return original(self, gen)
+        loop = harness.new_loop()
+        self.set_event_loop(loop)
+        return loop
+
+    new_test_loop._harness = True
+    test_utils.TestCase.new_test_loop = new_test_loop
+
+
+def retarget(module):
+    """Apply the retargeting for *module* (a test.test_asyncio.test_* module)."""
+    _patch_new_test_loop()
+    short = module.__name__.rpartition(".")[2]
+    fix = _RETARGETS.get(short)
+    if fix is not None and not getattr(module, "_harness_retargeted", False):
+        fix(module)
+        module._harness_retargeted = True
+
