@@ -54,13 +54,6 @@ def loop_name():
     return _loop_name
 
 
-def is_loop_under_test(loop):
-    """True if *loop* was made by the loop under test's factory."""
-    if _loop_name == "asyncio":
-        return type(loop) is asyncio.SelectorEventLoop
-    return type(loop).__module__.startswith("tideloop")
-
-
 class HarnessPolicy(_original_default_policy):
     """asyncio's default policy, except that new loops are the loop under test.
 
@@ -94,7 +87,8 @@ def _patch_test_utils():
 
     ``TestCase.close_loop`` reads ``loop._default_executor`` (a BaseEventLoop
     attribute) to decide whether to shut the executor down.  That is cleanup,
-    not an assertion: for a foreign loop do the same through the public API.
+    not an assertion: for a loop without that attribute do the same through
+    the public API (tideloop has it, so it gets the original cleanup).
     """
     from asyncio import base_events
     from test.test_asyncio import utils as test_utils
@@ -104,7 +98,7 @@ def _patch_test_utils():
         return
 
     def close_loop(loop):
-        if isinstance(loop, base_events.BaseEventLoop):
+        if isinstance(loop, base_events.BaseEventLoop) or hasattr(loop, "_default_executor"):
             return original(loop)
         if not loop.is_closed():
             loop.run_until_complete(loop.shutdown_default_executor())

@@ -12,7 +12,8 @@ Some test_asyncio classes do not ask the policy for a loop; they build one:
   ``asyncio.SelectorEventLoop()`` in setUp: replaced the same way.
 - ``test_utils.TestCase.new_test_loop()`` called without a fake-time script
   (most of test_tasks and test_futures) gets the loop under test; with a
-  script it keeps asyncio's fake-clock TestLoop.
+  script it keeps asyncio's fake-clock TestLoop (as do test_tasks' gather
+  tests, which step the loop by reading ``loop._ready``).
 - test_pep492.BaseTest and test_runners.BaseTest use a mocked
   ``asyncio.BaseEventLoop()`` merely as "some loop" for coroutine and Runner
   tests: they get the loop under test instead (the runner tests keep their
@@ -89,6 +90,12 @@ def _test_base_events(module):
     )
 
 
+def _test_tasks(module):
+    # GatherTestsBase drives its loops with ``while loop._ready: run_briefly()``
+    # (a BaseEventLoop attribute): its classes keep asyncio's TestLoop.
+    module.GatherTestsBase.new_test_loop = _ORIGINAL_NEW_TEST_LOOP
+
+
 def _test_pep492(module):
     base = module.BaseTest
 
@@ -128,12 +135,16 @@ def _test_runners(module):
 
 
 _RETARGETS = {
+    "test_tasks": _test_tasks,
     "test_events": _test_events,
     "test_sock_lowlevel": _test_sock_lowlevel,
     "test_base_events": _test_base_events,
     "test_pep492": _test_pep492,
     "test_runners": _test_runners,
 }
+
+
+_ORIGINAL_NEW_TEST_LOOP = None
 
 
 def _patch_new_test_loop():
@@ -148,9 +159,11 @@ def _patch_new_test_loop():
     """
     from test.test_asyncio import utils as test_utils
 
+    global _ORIGINAL_NEW_TEST_LOOP
     original = test_utils.TestCase.new_test_loop
     if getattr(original, "_harness", False):
         return
+    _ORIGINAL_NEW_TEST_LOOP = original
 
     def new_test_loop(self, gen=None):
         if gen is not None:

@@ -119,28 +119,31 @@ class Result(unittest.TestResult):
         self.problems = []      # (id, 'FAIL'|'ERROR', symptom, traceback)
         self.skip_reasons = {}  # id -> reason
         self._start_loops = 0
+        self._current = None
         self._t0 = 0.0
 
     def startTest(self, test):
         super().startTest(test)
+        self._current = test
         self._start_loops = harness.loops_created()
         self._t0 = time.monotonic()
         if self.timeout:
             # A hang in the loop must not freeze the whole run: dump every
             # thread's stack and exit, so the hang is visible and attributable.
             faulthandler.dump_traceback_later(self.timeout, exit=True)
-        if self.verbose:
-            print(f"  {short_id(test)} ... ", end="", flush=True)
 
     def stopTest(self, test):
         if self.timeout:
             faulthandler.cancel_dump_traceback_later()
         tid = short_id(test)
-        if harness.loops_created() > self._start_loops:
+        # 3.12+ calls stopTest (but not startTest) for a skipped test.
+        started, self._current = self._current is test, None
+        if started and harness.loops_created() > self._start_loops:
             self.on_loop.add(tid)
         self.outcomes.setdefault(tid, "pass")
         if self.verbose:
-            print(f"{self.outcomes[tid]} ({time.monotonic() - self._t0:.2f}s)", flush=True)
+            took = f" ({time.monotonic() - self._t0:.2f}s)" if started else ""
+            print(f"  {tid} ... {self.outcomes[tid]}{took}", flush=True)
         super().stopTest(test)
 
     def _problem(self, test, kind, err):
