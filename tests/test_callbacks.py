@@ -1,6 +1,7 @@
 """call_soon: FIFO order, iteration boundaries, handles and their cancel()."""
 import asyncio
 import contextvars
+import random
 import socket
 import sys
 
@@ -256,3 +257,86 @@ def test_call_soon_on_closed_loop_raises(loop_factory):
     lp.close()
     with pytest.raises(RuntimeError, match="^Event loop is closed$"):
         lp.call_soon(lambda: None)
+
+
+def test_large_queue_growing_while_it_runs(loop):
+    """50,000 queued callbacks each queue one more: both generations keep FIFO order."""
+    n = 50_000
+    order = []
+
+    def cb(i):
+        order.append(i)
+        if i < n:
+            loop.call_soon(cb, i + n)
+        elif i == 2 * n - 1:
+            loop.stop()
+
+    for i in range(n):
+        loop.call_soon(cb, i)
+    loop.run_forever()
+    assert order == list(range(2 * n))
+
+
+def _random_program(seed, size=3000):
+    """A seeded tree of scheduling actions: for each callback id, what it schedules.
+
+    Only deterministic operations are used (call_soon, call_soon_threadsafe from
+    the loop thread, call_at with distinct deadlines already in the past, cancel),
+    so the order of execution is fully defined by asyncio's rules.
+    """
+    rng = random.Random(seed)
+    actions = {}
+    next_id = 1
+    frontier = [0]
+    while frontier and next_id < size:
+        cid = frontier.pop(0)
+        acts = []
+        for _ in range(5 if cid == 0 else rng.choice([1, 1, 2, 3])):
+            acts.append((rng.choice(["soon", "soon", "threadsafe", "at"]), next_id))
+            frontier.append(next_id)
+            next_id += 1
+        if rng.random() < 0.2:  # cancel some earlier handle: pending, running or done
+            acts.insert(rng.randrange(len(acts) + 1), ("cancel", rng.randrange(next_id)))
+        actions[cid] = acts
+    return actions
+
+
+def _run_program(lp, actions):
+    """Run a program from _random_program on lp; return the order callbacks ran in."""
+    order = []
+    handles = {}
+    base = lp.time() - 1000.0  # every call_at deadline is in the past, all distinct
+    counter = [0]
+
+    def cb(cid):
+        order.append(cid)
+        for op, arg in actions.get(cid, ()):
+            if op == "cancel":
+                if arg in handles:
+                    handles[arg].cancel()
+                continue
+            if op == "soon":
+                handles[arg] = lp.call_soon(cb, arg)
+            elif op == "threadsafe":
+                handles[arg] = lp.call_soon_threadsafe(cb, arg)
+            else:
+                counter[0] += 1
+                handles[arg] = lp.call_at(base + counter[0] * 1e-3, cb, arg)
+
+    handles[0] = lp.call_soon(cb, 0)
+    lp.call_later(0.1, lp.stop)  # ~3,000 callbacks take a few ms
+    lp.run_forever()
+    return order
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scheduling_order_matches_asyncio(loop, seed):
+    """A random mix of call_soon/threadsafe/past call_at/cancel runs in asyncio's exact order."""
+    actions = _random_program(seed)
+    reference = asyncio.SelectorEventLoop()
+    try:
+        expected = _run_program(reference, actions)
+    finally:
+        reference.close()
+    assert len(expected) > 500
+    assert _run_program(loop, actions) == expected

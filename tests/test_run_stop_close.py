@@ -1,6 +1,10 @@
 """run_forever / run_until_complete / stop / close: semantics and exact messages."""
 import asyncio
 import gc
+import os
+import signal
+import threading
+import time
 import warnings
 import weakref
 
@@ -345,3 +349,54 @@ def test_run_forever_restores_running_loop_after_exception(loop):
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
     assert loop.run_until_complete(do_some_work(0)) == 0
+
+
+def _signal_main_thread_later(sig, delay):
+    """Send sig to this process from a helper thread after delay; return the thread."""
+    sent = {}
+
+    def send():
+        time.sleep(delay)
+        sent["at"] = time.monotonic()
+        os.kill(os.getpid(), sig)
+
+    t = threading.Thread(target=send)
+    t.start()
+    return t, sent
+
+
+def test_sigint_interrupts_a_blocked_loop(loop):
+    """Ctrl-C (default SIGINT handler) while the loop waits raises KeyboardInterrupt promptly."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is not Python's default handler here")
+    guard = loop.call_later(10, loop.stop)
+    t, sent = _signal_main_thread_later(signal.SIGINT, 0.1)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_forever()
+        raised_at = time.monotonic()
+    finally:
+        t.join()
+        guard.cancel()
+    assert raised_at - sent["at"] < 1.0
+    assert not loop.is_running()
+    assert loop.run_until_complete(do_some_work(0)) == 0
+
+
+def test_python_signal_handler_runs_while_loop_waits(loop):
+    """A signal.signal() handler runs promptly while the loop is blocked in its poll."""
+    ran = {}
+
+    def handler(signum, frame):
+        ran["at"] = time.monotonic()
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        loop.call_later(0.6, loop.stop)
+        t, sent = _signal_main_thread_later(signal.SIGUSR1, 0.1)
+        loop.run_forever()
+        t.join()
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert "at" in ran
+    assert ran["at"] - sent["at"] < 0.3
