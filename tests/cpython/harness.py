@@ -49,6 +49,20 @@ def loops_created():
     return _created
 
 
+_test_loops = 0          # asyncio TestLoops (fake clock) made by tests
+
+
+def note_test_loop():
+    """Record that a test made asyncio's fake-clock ``test_utils.TestLoop``."""
+    global _test_loops
+    _test_loops += 1
+
+
+def test_loops_created():
+    """How many fake-clock TestLoops tests made so far."""
+    return _test_loops
+
+
 def loop_name():
     """'tideloop' or 'asyncio': the loop under test."""
     return _loop_name

@@ -93,7 +93,11 @@ def _test_base_events(module):
 def _test_tasks(module):
     # GatherTestsBase drives its loops with ``while loop._ready: run_briefly()``
     # (a BaseEventLoop attribute): its classes keep asyncio's TestLoop.
-    module.GatherTestsBase.new_test_loop = _ORIGINAL_NEW_TEST_LOOP
+    def new_test_loop(self, gen=None):
+        harness.note_test_loop()
+        return _ORIGINAL_NEW_TEST_LOOP(self, gen)
+
+    module.GatherTestsBase.new_test_loop = new_test_loop
 
 
 def _test_pep492(module):
@@ -167,6 +171,7 @@ def _patch_new_test_loop():
 
     def new_test_loop(self, gen=None):
         if gen is not None:
+            harness.note_test_loop()
             return original(self, gen)
         loop = harness.new_loop()
         self.set_event_loop(loop)

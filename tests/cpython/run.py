@@ -9,9 +9,11 @@ with a one-line symptom each, for tools (tests/cpython/test_cpython_suite.py).
 
 How the loop gets in: harness.py (a policy for everything that asks asyncio
 for a loop) and retarget.py (classes that name a loop class).  What is skipped
-and why: skips.py.  The "on loop" column counts tests that created at least
-one loop under test; the rest only exercise asyncio's own base loop
-(test_utils.TestLoop, mocked BaseEventLoop) or loop-independent code.
+and why: skips.py.  The "on_loop" column counts tests that ran on a loop
+under test; "test_loop" those that ran on asyncio's fake-clock
+test_utils.TestLoop (scripted virtual time); the rest exercise asyncio's own
+base loop (mocked BaseEventLoop) or loop-independent code (Handle reprs,
+policies, task registries).
 """
 import argparse
 import faulthandler
@@ -115,10 +117,12 @@ class Result(unittest.TestResult):
         self.verbose = verbose
         self.timeout = timeout
         self.outcomes = {}      # test id -> outcome
-        self.on_loop = set()    # ids of tests that made a loop under test
+        self.on_loop = set()    # ids of tests that ran on a loop under test
+        self.test_loop = set()  # ids of tests that ran on asyncio's fake-clock TestLoop
         self.problems = []      # (id, 'FAIL'|'ERROR', symptom, traceback)
         self.skip_reasons = {}  # id -> reason
         self._start_loops = 0
+        self._start_test_loops = 0
         self._current = None
         self._t0 = 0.0
 
@@ -126,6 +130,7 @@ class Result(unittest.TestResult):
         super().startTest(test)
         self._current = test
         self._start_loops = harness.loops_created()
+        self._start_test_loops = harness.test_loops_created()
         self._t0 = time.monotonic()
         if self.timeout:
             # A hang in the loop must not freeze the whole run: dump every
@@ -138,7 +143,11 @@ class Result(unittest.TestResult):
         tid = short_id(test)
         # 3.12+ calls stopTest (but not startTest) for a skipped test.
         started, self._current = self._current is test, None
-        if started and harness.loops_created() > self._start_loops:
+        if started and harness.test_loops_created() > self._start_test_loops:
+            # Made asyncio's fake-clock TestLoop and ran the test on it (a
+            # loop under test made by a shared setUp stays unused).
+            self.test_loop.add(tid)
+        elif started and harness.loops_created() > self._start_loops:
             self.on_loop.add(tid)
         self.outcomes.setdefault(tid, "pass")
         if self.verbose:
@@ -216,7 +225,9 @@ def run_module(name, *, verbose=False, use_skips=True, timeout=None):
         "on_loop": len(result.on_loop),
         "on_loop_passed": sum(1 for t in result.on_loop if result.outcomes.get(t) == "pass"),
         "on_loop_ids": sorted(result.on_loop),
-        "off_loop_ids": sorted(set(result.outcomes) - result.on_loop),
+        "test_loop": len(result.test_loop),
+        "test_loop_ids": sorted(result.test_loop),
+        "off_loop_ids": sorted(set(result.outcomes) - result.on_loop - result.test_loop),
         "seconds": round(elapsed, 2),
         "problems": [
             {"id": tid, "kind": kind, "symptom": sym, "traceback": tb}
@@ -226,23 +237,23 @@ def run_module(name, *, verbose=False, use_skips=True, timeout=None):
     }
 
 
-COLUMNS = ("run", "passed", "failed", "errors", "skipped", "on_loop", "seconds")
+COLUMNS = ("run", "passed", "failed", "errors", "skipped", "on_loop", "test_loop", "seconds")
 
 
 def print_table(rows, loop):
     """Print the per-module counts and the total."""
-    head = f"{'module':<20}" + "".join(f"{c:>9}" for c in COLUMNS)
+    head = f"{'module':<20}" + "".join(f"{c:>10}" for c in COLUMNS)
     print(f"\nCPython test_asyncio on {loop} (Python {sys.version.split()[0]})")
     print(head)
     print("-" * len(head))
     total = {c: 0 for c in COLUMNS}
     for row in rows:
-        print(f"{row['module']:<20}" + "".join(f"{row[c]:>9}" for c in COLUMNS))
+        print(f"{row['module']:<20}" + "".join(f"{row[c]:>10}" for c in COLUMNS))
         for c in COLUMNS:
             total[c] += row[c]
     print("-" * len(head))
     total["seconds"] = round(total["seconds"], 1)
-    print(f"{'total':<20}" + "".join(f"{total[c]:>9}" for c in COLUMNS))
+    print(f"{'total':<20}" + "".join(f"{total[c]:>10}" for c in COLUMNS))
     private = sum(r["skipped_private"] for r in rows)
     later = sum(r["skipped_later"] for r in rows)
     upstream = sum(r["skipped_upstream"] for r in rows)
