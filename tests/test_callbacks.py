@@ -1,9 +1,11 @@
 """call_soon: FIFO order, iteration boundaries, handles and their cancel()."""
 import asyncio
 import contextvars
+import functools
 import random
 import socket
 import sys
+import types
 
 import pytest
 
@@ -340,3 +342,56 @@ def test_scheduling_order_matches_asyncio(loop, seed):
         reference.close()
     assert len(expected) > 500
     assert _run_program(loop, actions) == expected
+
+
+class _CallableObject:
+    """An instance with __call__."""
+
+    def __call__(self, out, value):
+        out.append(value)
+
+
+class _RecordOnInit:
+    """A class used as a callback: constructing it records a value."""
+
+    def __init__(self, out, value):
+        out.append(value)
+
+
+def _callable_kinds(out):
+    """(name, callback, args, check) for every kind of callable asyncio accepts."""
+    lst = [None]
+    d = {}
+    ns = types.SimpleNamespace()
+    return [
+        ("python function", lambda o, v: o.append(v), (out, 1), lambda: 1 in out),
+        ("builtin function", setattr, (ns, "flag", 2), lambda: getattr(ns, "flag", None) == 2),
+        ("bound builtin method", out.append, (3,), lambda: 3 in out),
+        ("list.__setitem__ slot wrapper", lst.__setitem__, (0, 4), lambda: lst == [4]),
+        ("dict.__setitem__ slot wrapper", d.__setitem__, ("k", 5), lambda: d == {"k": 5}),
+        ("functools.partial", functools.partial(out.append), (6,), lambda: 6 in out),
+        ("callable object", _CallableObject(), (out, 7), lambda: 7 in out),
+        ("class", _RecordOnInit, (out, 8), lambda: 8 in out),
+    ]
+
+
+@pytest.mark.parametrize("how", ["call_soon", "call_later", "call_at", "call_soon_threadsafe"])
+def test_every_kind_of_callable_runs(loop, how):
+    """Builtins, slot wrappers (list.__setitem__), partials and callable objects all run."""
+    out = []
+    errors = []
+    loop.set_exception_handler(lambda lp, ctx: errors.append(ctx["message"] + ": " + repr(ctx.get("exception"))))
+    kinds = _callable_kinds(out)
+    for _, cb, args, _ in kinds:
+        if how == "call_soon":
+            loop.call_soon(cb, *args)
+        elif how == "call_later":
+            loop.call_later(0, cb, *args)
+        elif how == "call_at":
+            loop.call_at(loop.time(), cb, *args)
+        else:
+            loop.call_soon_threadsafe(cb, *args)
+    loop.call_later(0.01, loop.stop)
+    loop.run_forever()
+    assert errors == []
+    assert [name for name, _, _, check in kinds if not check()] == []

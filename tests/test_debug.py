@@ -3,6 +3,7 @@ import asyncio
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -263,3 +264,45 @@ def test_debug_enables_coroutine_origin_tracking(loop):
     inside = loop.run_until_complete(main())
     assert inside > 0
     assert sys.get_coroutine_origin_tracking_depth() == before
+
+
+def test_slow_callback_warning_names_the_handle(loop, caplog):
+    """The warning shows the handle exactly as repr() does (asyncio's format)."""
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.01
+    h = loop.call_soon(slow_callback)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    records = _slow_warnings(caplog)
+    assert len(records) == 1
+    m = re.fullmatch(r"Executing (.+) took (\d+\.\d{3}) seconds", records[0].getMessage(), re.S)
+    assert m.group(1) == repr(h)
+
+
+def test_slow_reader_callback_warning(loop, caplog):
+    """Slow I/O callbacks (add_reader) are reported too."""
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.01
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+
+    def on_read():
+        rsock.recv(10)
+        loop.remove_reader(rsock)
+        time.sleep(0.05)
+        loop.stop()
+
+    try:
+        loop.add_reader(rsock, on_read)
+        wsock.send(b"x")
+        loop.call_later(5, loop.stop)
+        loop.run_forever()
+    finally:
+        loop.remove_reader(rsock)
+        rsock.close()
+        wsock.close()
+    records = _slow_warnings(caplog)
+    assert len(records) == 1
+    assert "on_read" in records[0].getMessage()

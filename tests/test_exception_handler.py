@@ -251,3 +251,35 @@ def test_exit_from_coroutine_propagates(loop, exc_type):
         loop.run_until_complete(main())
     assert not loop.is_running()
     assert loop.run_until_complete(asyncio.sleep(0, result=1)) == 1
+
+
+def test_exception_message_names_callback_and_source(loop):
+    """The message is asyncio's exactly: 'Exception in callback name(args) at file:line'."""
+    contexts = []
+    loop.set_exception_handler(lambda lp, ctx: contexts.append(ctx))
+
+    def failing(a, b):
+        raise ValueError("x")
+
+    loop.call_soon(failing, 1, "two")
+    _run_callbacks(loop)
+    code = failing.__code__
+    expected = (f"Exception in callback {failing.__qualname__}(1, 'two') "
+                f"at {code.co_filename}:{code.co_firstlineno}")
+    assert contexts[0]["message"] == expected
+
+
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+def test_exit_raised_by_handler_propagates(loop, exc_type):
+    """SystemExit/KeyboardInterrupt raised by the exception handler leave the loop."""
+
+    def handler(lp, ctx):
+        raise exc_type()
+
+    loop.set_exception_handler(handler)
+    loop.call_soon(boom_callback)
+    with pytest.raises(exc_type):
+        loop.run_forever()
+    assert not loop.is_running()
+    loop.set_exception_handler(None)
+    assert loop.run_until_complete(asyncio.sleep(0, result=1)) == 1
