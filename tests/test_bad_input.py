@@ -1,5 +1,6 @@
 """Wrong types, bad values and closed fds get asyncio's errors; the loop keeps working."""
 import asyncio
+import errno
 import os
 import socket
 
@@ -217,3 +218,18 @@ def test_sock_sendfile_datagram_socket(loop, binfile):
             loop.run_until_complete(loop.sock_sendfile(s, binfile))
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("fd,exc", [(2**31 - 1, OSError), (2**40, OverflowError), (70_000, OSError)],
+                         ids=["INT_MAX", "2**40", "70000"])
+def test_add_reader_out_of_range_fd(loop, fd, exc):
+    """Huge fd numbers: EBADF for those fitting a C int, OverflowError beyond; never truncated."""
+    with pytest.raises(exc) as info:
+        loop.add_reader(fd, lambda: None)
+    if exc is OSError:
+        assert info.value.errno == errno.EBADF
+    with pytest.raises(exc):
+        loop.add_writer(fd, lambda: None)
+    assert loop.remove_reader(fd) is False
+    assert loop.remove_writer(fd) is False
+    _still_works(loop)

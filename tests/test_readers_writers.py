@@ -319,3 +319,42 @@ def test_many_readers(loop):
             a.close()
             b.close()
     assert sorted(fired) == list(range(200))
+
+
+def _high_fd_copy(sock, target):
+    """Duplicate sock onto fd number `target` (or the highest allowed below it)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    fd = min(target, soft - 1)
+    if fd <= 1024:
+        pytest.skip(f"RLIMIT_NOFILE {soft} allows no high fd")
+    os.dup2(sock.fileno(), fd)
+    return socket.socket(fileno=fd)
+
+
+@pytest.mark.parametrize("target", [1500, 5000, 19_000])
+def test_reader_and_writer_on_high_fd(loop, pair, target):
+    """Readers and writers work on fd numbers far above the usual range."""
+    a, b = pair
+    high = _high_fd_copy(a, target)
+    got = []
+
+    def on_read():
+        got.append(high.recv(100))
+        loop.remove_reader(high)
+        loop.stop()
+
+    try:
+        high.setblocking(False)
+        loop.add_reader(high, on_read)
+        loop.call_later(0.01, b.send, b"high")
+        _run_until_stopped(loop)
+        assert got == [b"high"]
+        wrote = []
+        loop.add_writer(high.fileno(), lambda: (wrote.append(1), loop.remove_writer(high), loop.stop()))
+        _run_until_stopped(loop)
+        assert wrote == [1]
+        assert loop.remove_reader(high) is False
+    finally:
+        high.close()

@@ -1,5 +1,6 @@
 """call_later / call_at: order, cancel, when(), never early, sub-ms delays."""
 import random
+import time
 
 import pytest
 
@@ -226,3 +227,40 @@ def test_call_later_on_closed_loop_raises(loop_factory):
         lp.call_later(1, lambda: None)
     with pytest.raises(RuntimeError, match="^Event loop is closed$"):
         lp.call_at(1, lambda: None)
+
+
+def test_time_advances_within_a_callback(loop):
+    """loop.time() is read fresh on each call, not cached per iteration."""
+    seen = []
+
+    def cb():
+        t1 = loop.time()
+        end = time.perf_counter() + 0.002
+        while time.perf_counter() < end:
+            pass
+        seen.append(loop.time() - t1)
+        loop.stop()
+
+    loop.call_soon(cb)
+    loop.run_forever()
+    assert seen[0] >= 0.0019
+
+
+def test_call_later_counts_from_the_call_not_the_iteration(loop):
+    """A timer set late in a long callback still waits its full delay from that call."""
+    seen = {}
+
+    def long_callback():
+        end = time.perf_counter() + 0.03
+        while time.perf_counter() < end:
+            pass
+        seen["scheduled"] = time.monotonic()
+        loop.call_later(0.02, fire)
+
+    def fire():
+        seen["fired"] = time.monotonic()
+        loop.stop()
+
+    loop.call_soon(long_callback)
+    _run_until_stopped(loop)
+    assert seen["fired"] - seen["scheduled"] >= 0.02
