@@ -625,3 +625,92 @@ def test_cancelled_sock_sendall_leaves_socket_usable(loop):
     finally:
         client.close()
         server.close()
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+def test_udp_over_ipv6(loop):
+    """sock_sendto/sock_recvfrom/sock_recvfrom_into with IPv6 4-tuple addresses."""
+    a = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        a.bind(("::1", 0))
+        b.bind(("::1", 0))
+        a.setblocking(False)
+        b.setblocking(False)
+        assert _run(loop, loop.sock_sendto(a, b"v6", b.getsockname())) == 2
+        data, addr = _run(loop, loop.sock_recvfrom(b, 100))
+        assert data == b"v6"
+        assert addr == a.getsockname()
+        buf = bytearray(8)
+        loop.call_later(0.01, a.sendto, b"into", b.getsockname())
+        n, addr = _run(loop, loop.sock_recvfrom_into(b, buf))
+        assert (n, bytes(buf[:n]), addr) == (4, b"into", a.getsockname())
+    finally:
+        a.close()
+        b.close()
+
+
+def test_sock_sendto_empty_datagram(loop, udp_pair):
+    """An empty datagram is sent (0 bytes) and received as b''."""
+    a, b = udp_pair
+    assert _run(loop, loop.sock_sendto(a, b"", b.getsockname())) == 0
+    assert _run(loop, loop.sock_recvfrom(b, 100)) == (b"", a.getsockname())
+
+
+def test_sock_accept_several_pending_connections(loop):
+    """Connections queued in the backlog are each returned by one sock_accept."""
+    lsock = _listener()
+    clients = [socket.create_connection(lsock.getsockname()) for _ in range(5)]
+    accepted = []
+    try:
+        async def main():
+            for _ in range(5):
+                conn, addr = await loop.sock_accept(lsock)
+                accepted.append(conn)
+            return sorted(c.getpeername() for c in accepted)
+
+        assert _run(loop, main()) == sorted(c.getsockname() for c in clients)
+    finally:
+        for s in [lsock, *clients, *accepted]:
+            s.close()
+
+
+def test_sock_connect_cancelled(loop):
+    """Cancelling a pending sock_connect leaves the loop and other sockets working."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    # fill the backlog so that further connects stay pending
+    fillers = []
+    for _ in range(8):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(lsock.getsockname())
+        except BlockingIOError:
+            pass
+        fillers.append(s)
+    client = socket.socket()
+    client.setblocking(False)
+    try:
+        async def main():
+            t = loop.create_task(loop.sock_connect(client, lsock.getsockname()))
+            await asyncio.sleep(0.05)
+            t.cancel()
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+            return "survived"
+
+        assert _run(loop, main()) == "survived"
+        a, b = _tcp_pair()
+        try:
+            loop.call_later(0.01, b.send, b"ok")
+            assert _run(loop, loop.sock_recv(a, 10)) == b"ok"
+        finally:
+            a.close()
+            b.close()
+    finally:
+        for s in [lsock, client, *fillers]:
+            s.close()
