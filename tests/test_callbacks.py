@@ -395,3 +395,27 @@ def test_every_kind_of_callable_runs(loop, how):
     loop.run_forever()
     assert errors == []
     assert [name for name, _, _, check in kinds if not check()] == []
+
+
+def _sample_callback(a, b):
+    """A named callback for repr checks."""
+
+
+def test_handle_repr_matches_asyncio(loop):
+    """repr() of handles and timer handles reads exactly as asyncio's, cancelled or not."""
+    ref = asyncio.SelectorEventLoop()
+    try:
+        h = loop.call_soon(_sample_callback, 1, "x")
+        assert repr(h) == repr(asyncio.Handle(_sample_callback, (1, "x"), ref))
+        t = loop.call_at(12345.5, _sample_callback, 2, None)
+        assert repr(t) == repr(asyncio.TimerHandle(12345.5, _sample_callback, (2, None), ref))
+        h.cancel()
+        t.cancel()
+        ref_h = asyncio.Handle(_sample_callback, (1, "x"), ref)
+        ref_h.cancel()
+        assert repr(h) == repr(ref_h)
+        ref_t = asyncio.TimerHandle(12345.5, _sample_callback, (2, None), ref)
+        ref_t.cancel()
+        assert repr(t) == repr(ref_t)
+    finally:
+        ref.close()
