@@ -64,8 +64,10 @@ def short_id(test):
 def skip_reason(tid, version=None):
     """The skips.py reason for test id *tid* on this Python, or None."""
     version = version or "%d.%d" % sys.version_info[:2]
-    reason = skips.SKIPS.get(tid)
-    if reason is None:
+    if tid in skips.SKIPS:  # an exact entry wins over patterns (None: run it)
+        reason = skips.SKIPS[tid]
+    else:
+        reason = None
         for pattern, value in skips.SKIPS.items():
             if any(c in pattern for c in "*?[") and fnmatch.fnmatchcase(tid, pattern):
                 reason = value
@@ -234,6 +236,10 @@ def run_module(name, *, verbose=False, use_skips=True, timeout=None):
             for tid, kind, sym, tb in result.problems
         ],
         "skips": result.skip_reasons,
+        # With --no-skips: skips.py entries whose test passed anyway (stale).
+        "skip_listed_passed": sorted(
+            tid for tid, outcome in result.outcomes.items()
+            if outcome == "pass" and not use_skips and skip_reason(tid) is not None),
     }
 
 
@@ -261,6 +267,16 @@ def print_table(rows, loop):
           f"{upstream} by the test itself (platform/feature)")
 
 
+def print_stale_skips(rows):
+    """With --no-skips: list skips.py entries that passed (candidates to drop)."""
+    stale = [t for row in rows for t in row["skip_listed_passed"]]
+    if stale:
+        print(f"\n{len(stale)} skip-listed test(s) passed (drop their skips.py entry "
+              "if that holds on every Python):")
+        for tid in stale:
+            print(f"  {tid}: {skip_reason(tid)}")
+
+
 def print_problems(rows, tracebacks):
     """List every failure/error: test id and one-line symptom (and traceback)."""
     problems = [p for row in rows for p in row["problems"]]
@@ -279,7 +295,8 @@ def main(argv=None):
     parser.add_argument("--loop", choices=harness.LOOP_NAMES, default="tideloop")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per test")
     parser.add_argument("--tb", action="store_true", help="print full tracebacks of failures")
-    parser.add_argument("--no-skips", action="store_true", help="ignore skips.py")
+    parser.add_argument("--no-skips", action="store_true",
+                        help="ignore skips.py (and list skip-listed tests that pass)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="per-test hang guard in seconds (0: none); default 120")
@@ -308,6 +325,7 @@ def main(argv=None):
 
     print_table(rows, args.loop)
     print_problems(rows, args.tb)
+    print_stale_skips(rows)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"loop": args.loop, "python": sys.version.split()[0], "modules": rows},
