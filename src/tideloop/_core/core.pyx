@@ -13,6 +13,7 @@ from includes.python cimport (
     PyObject, Py_INCREF, Py_DECREF, PyMem_Malloc, PyMem_Realloc, PyMem_Free,
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyErr_CheckSignals,
     PyThread_get_thread_ident, PyObject_Call,
+    PyObject_GC_IsTracked, PyObject_GC_Track, PyObject_GC_UnTrack, Py_REFCNT,
 )
 from includes.system cimport (
     timespec, time_t, clock_gettime, CLOCK_MONOTONIC, read, write, close,

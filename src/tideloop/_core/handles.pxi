@@ -7,6 +7,12 @@
 #
 # Invariant: a Handle always holds a Context (copied at creation when the
 # caller gave none), so running it never checks for None.
+#
+# GC: a handle made by call_soon/call_later is owned by the loop's C queues,
+# which the cyclic GC cannot see, so while it sits there no cycle through it
+# can be garbage.  Such handles are created *untracked* (the GC never walks
+# the million handles of a burst) and tracked again by _handle_escapes()
+# when they leave the queues while somebody else still holds them.
 
 cimport cython
 
@@ -17,7 +23,8 @@ cdef class Handle:
 
     cdef public object _callback
     cdef public object _args
-    cdef public object _context
+    cdef object _ctx
+    cdef bint _ctx_untracked   # _ctx is our own copy, hidden from the GC
     cdef public object _loop
     cdef public bint _cancelled
     cdef public object _source_traceback
@@ -31,19 +38,39 @@ cdef class Handle:
         self._callback = callback
         self._args = tuple(args) if args is not None else ()
         self._loop = loop
-        self._context = context
+        self._ctx = context
         if loop is not None and loop.get_debug():
             self._source_traceback = aio_extract_stack(sys_getframe(1))
 
+    def __dealloc__(self):
+        # CPython frees a Context assuming the GC tracks it: hand ours back.
+        if self._ctx_untracked:
+            self._ctx_untracked = False
+            PyObject_GC_Track(<void*>self._ctx)
+
+    cdef inline void _escape(self) noexcept:
+        # The handle is reachable from outside the loop's queues: let the
+        # GC see it and its context again so cycles through them collect.
+        if not PyObject_GC_IsTracked(self):
+            PyObject_GC_Track(<void*>self)
+        if self._ctx_untracked:
+            self._ctx_untracked = False
+            PyObject_GC_Track(<void*>self._ctx)
+
+    @property
+    def _context(self):
+        self._escape()
+        return self._ctx
+
     cdef inline int _call(self) except -1:
-        cdef object ctx = self._context
+        cdef object ctx = self._ctx
         cdef object cb = self._callback
         PyContext_Enter(ctx)
         try:
             if <Py_ssize_t>len(<tuple>self._args) == 0:
                 cb()
             else:
-                PyObject_Call(cb, self._args, None)
+                cb(*<tuple>self._args)   # no kwargs dict: slot wrappers refuse one
         except (SystemExit, KeyboardInterrupt):
             PyContext_Exit(ctx)
             raise
@@ -55,6 +82,7 @@ cdef class Handle:
         return 0
 
     cdef _report(self, exc):
+        self._escape()
         cb = aio_format_callback_source(self._callback, self._args)
         context = {
             "message": f"Exception in callback {cb}",
@@ -85,7 +113,8 @@ cdef class Handle:
 
     def get_context(self):
         """The contextvars.Context the callback runs in."""
-        return self._context
+        self._escape()
+        return self._ctx
 
     def _repr_info(self):
         info = [type(self).__name__]
@@ -104,14 +133,29 @@ cdef class Handle:
         return "<{}>".format(" ".join(self._repr_info()))
 
 
+cdef inline void _handle_leaves_queue(Handle h) noexcept:
+    # Called with one reference held by the caller: more means it escaped.
+    if Py_REFCNT(h) > 1:
+        h._escape()
+
+
+cdef inline object _own_context():
+    ctx = PyContext_CopyCurrent()
+    PyObject_GC_UnTrack(<void*>ctx)
+    return ctx
+
+
 cdef inline Handle _new_handle(object callback, tuple args, object loop, object context):
     cdef Handle h = Handle.__new__(Handle)
+    PyObject_GC_UnTrack(<void*>h)
     h._callback = callback
     h._args = args
     h._loop = loop
     if context is None:
-        context = PyContext_CopyCurrent()
-    h._context = context
+        h._ctx = _own_context()
+        h._ctx_untracked = True
+    else:
+        h._ctx = context
     return h
 
 
@@ -176,11 +220,14 @@ cdef class TimerHandle(Handle):
 cdef inline TimerHandle _new_timer(double when, object callback, tuple args,
                                    object loop, object context):
     cdef TimerHandle h = TimerHandle.__new__(TimerHandle)
+    PyObject_GC_UnTrack(<void*>h)
     h._callback = callback
     h._args = args
     h._loop = loop
     if context is None:
-        context = PyContext_CopyCurrent()
-    h._context = context
+        h._ctx = _own_context()
+        h._ctx_untracked = True
+    else:
+        h._ctx = context
     h._when = when
     return h

@@ -60,6 +60,7 @@ cdef inline Handle rq_pop(ReadyQueue* q):
     q.size -= 1
     cdef Handle h = <Handle>p
     Py_DECREF(h)       # drop the queue's reference; `h` holds its own now
+    _handle_leaves_queue(h)
     return h
 
 
@@ -74,8 +75,12 @@ cdef void rq_clear(ReadyQueue* q):
     q.cap = 16
     q.head = 0
     q.size = 0
+    cdef Handle h
     for i in range(n):
-        Py_DECREF(<object>old[(head + i) % cap])
+        h = <Handle>old[(head + i) % cap]
+        Py_DECREF(h)
+        _handle_leaves_queue(h)
+        h = None
     PyMem_Free(old)
 
 
@@ -170,6 +175,7 @@ cdef inline TimerHandle th_pop(TimerHeap* h):
         _th_sift_down(h, 0)
     cdef TimerHandle t = <TimerHandle>p
     Py_DECREF(t)
+    _handle_leaves_queue(t)
     return t
 
 
@@ -184,6 +190,7 @@ cdef int th_drop_cancelled(TimerHeap* h) except -1:
             t._scheduled = False
             dropped.append(t)
             Py_DECREF(t)
+            _handle_leaves_queue(t)
         else:
             h.items[j] = h.items[i]
             j += 1
@@ -201,9 +208,13 @@ cdef void th_clear(TimerHeap* h):
     h.items = <TimerEntry*>PyMem_Malloc(sizeof(TimerEntry) * 16)
     h.cap = 16
     h.size = 0
+    cdef TimerHandle t
     for i in range(n):
-        (<TimerHandle>old[i].handle)._scheduled = False
-        Py_DECREF(<object>old[i].handle)
+        t = <TimerHandle>old[i].handle
+        t._scheduled = False
+        Py_DECREF(t)
+        _handle_leaves_queue(t)
+        t = None
     PyMem_Free(old)
 
 

@@ -15,3 +15,7 @@ cdef extern from "Python.h":
     void* PyMem_Realloc(void* p, size_t n)
     void PyMem_Free(void* p)
     object PyObject_Call(object callable, object args, object kwargs)
+    int PyObject_GC_IsTracked(object)
+    void PyObject_GC_Track(void*)
+    void PyObject_GC_UnTrack(void*)
+    Py_ssize_t Py_REFCNT(object)
