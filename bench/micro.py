@@ -28,7 +28,7 @@ if HERE not in sys.path:  # run as a script from anywhere, or imported by path
     sys.path.insert(0, HERE)
 
 from micro_cases import BENCHMARKS, Stopwatch, count_for  # noqa: E402
-from micro_loops import LOOP_NAMES, PEERS, loop_version, new_loop  # noqa: E402
+from micro_loops import LOOP_NAMES, loop_version, new_loop  # noqa: E402
 import micro_report  # noqa: E402
 
 CHILD_TIMEOUT = 900  # seconds; a hung loop must not hang the whole report
@@ -120,24 +120,6 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def header_lines(meta):
-    """The report's header: when, where, with what."""
-    lines = [
-        f"tideloop micro benchmarks, {meta['date']}",
-        f"command: {meta['command']}",
-        f"machine: {meta['machine']}",
-        f"python:  {meta['python']}",
-        "loops:   " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-    ]
-    for name, why in meta["skipped"].items():
-        lines.append(f"skipped: {name} ({why})")
-    lines.append(
-        f"method:  fresh process per (loop, benchmark, repetition); median of {meta['repeat']}; "
-        f"counts x {meta['scale']:g}"
-    )
-    return lines
-
-
 def parse_args(argv):
     """The command line of the driver."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -147,6 +129,7 @@ def parse_args(argv):
     p.add_argument("--scale", type=float, default=1.0, help="multiply every count (0.1 = quick run)")
     p.add_argument("--json", metavar="FILE", help="write raw samples and summaries as JSON")
     p.add_argument("--markdown", action="store_true", help="print markdown tables (for docs/PERFORMANCE.md)")
+    p.add_argument("--report", metavar="FILE", help="only print the report of a run saved with --json")
     args = p.parse_args(argv)
     args.loops = [x for x in args.loops.split(",") if x]
     args.bench = [x for x in args.bench.split(",") if x]
@@ -164,6 +147,8 @@ def parse_args(argv):
 def driver_main(argv):
     """Probe the loops, run every child, print the report; exit 1 on any failure."""
     args = parse_args(argv)
+    if args.report:
+        return report_main(args.report, args.markdown)
     versions, skipped = {}, {}
     for name in args.loops:
         info, err = spawn(["--probe", name])
@@ -187,8 +172,10 @@ def driver_main(argv):
         "skipped": skipped,
         "repeat": args.repeat,
         "scale": args.scale,
+        "loops": loops,
+        "bench": args.bench,
     }
-    for line in header_lines(meta):
+    for line in micro_report.header_lines(meta):
         print(line, file=sys.stderr)
 
     samples = {b: {lp: [] for lp in loops} for b in args.bench}
@@ -210,62 +197,22 @@ def driver_main(argv):
                     )
                 samples[bench][name].append(data)
 
-    summaries = []
-    for bench in args.bench:
-        label, _base, _case, unit = BENCHMARKS[bench]
-        summary = {name: micro_report.summarize(samples[bench][name]) for name in loops}
-        summaries.append((f"{label} [{human_count(count_for(bench, args.scale))} {unit}]", summary))
-
-    print()
-    if args.markdown:
-        head = header_lines(meta)
-        print(f"**{head[0]}**\n")
-        print("\n".join("- " + ln.replace(":  ", ":").replace(": ", ": ", 1) for ln in head[1:]))
-        print()
-    else:
-        print("\n".join(header_lines(meta)))
-        print()
-    for metric, title in micro_report.METRICS:
-        table = micro_report.rows(summaries, loops, metric)
-        if args.markdown:
-            print(f"{title}, median of {args.repeat} (ratio to asyncio in parentheses):\n")
-            print(micro_report.markdown(table))
-            print()
-        else:
-            micro_report.print_table(table, f"{title}, median of {args.repeat}", use_rich=True)
-
-    if "tideloop" in loops and any(p in loops for p in PEERS):
-        losing = []
-        for label, summary in summaries:
-            v = micro_report.verdict(summary, "ops_s")
-            if v is None or v[0] <= 1:
-                losing.append(label + (" (failed)" if v is None else f" ({v[0]:.2f}x {v[1]})"))
-        print(
-            "target (tideloop ahead of the faster of uvloop and rloop, wall ops/s): "
-            + (f"missed on {len(losing)} line(s): " + "; ".join(losing) if losing else "met on every line")
-        )
-    if failures:
-        print(f"\n{len(failures)} FAILED run(s):")
-        for f in failures:
-            print("  " + f)
-
     if args.json:
-        out = {
-            "meta": meta,
-            "samples": samples,
-            "summaries": {label: s for label, s in summaries},
-        }
         with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+            json.dump({"meta": meta, "samples": samples, "failures": failures}, f, indent=1)
+    micro_report.print_report(meta, samples, failures, args.markdown)
     return 1 if failures else 0
 
 
-def human_count(n):
-    """1000000 -> '1M', 100000 -> '100k' (exact counts in the table labels)."""
-    for div, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if n >= div and n % div == 0:
-            return f"{n // div}{suffix}"
-    return f"{n:,}"
+def report_main(path, markdown):
+    """``--report FILE``: print the report of a run saved with ``--json``, running nothing."""
+    with open(path) as f:
+        saved = json.load(f)
+    meta, samples = saved["meta"], saved["samples"]
+    meta.setdefault("bench", list(samples))  # files written before these keys existed
+    meta.setdefault("loops", list(next(iter(samples.values()), {})))
+    micro_report.print_report(meta, samples, saved.get("failures", []), markdown)
+    return 1 if saved.get("failures") else 0
 
 
 def main(argv=None):

@@ -5,6 +5,7 @@ report), plain text (fallback) and markdown (for docs/PERFORMANCE.md).
 """
 import statistics
 
+from micro_cases import BENCHMARKS, count_for
 from micro_loops import PEERS
 
 METRICS = (
@@ -28,6 +29,8 @@ def summarize(samples):
         "ops_cpu": statistics.median(ops_cpu),
         "ops_s_min": min(ops_s),
         "ops_s_max": max(ops_s),
+        "ops_cpu_min": min(ops_cpu),
+        "ops_cpu_max": max(ops_cpu),
         "n": samples[0]["n"],
         "reps": len(samples),
     }
@@ -45,13 +48,25 @@ def human(x):
 
 
 def verdict(summary, metric):
-    """tideloop / best of the peers for one benchmark: (ratio, best peer) or None."""
+    """tideloop against the best peer on one benchmark: (ratio, peer, state) or None.
+
+    *ratio* is tideloop's median over the faster peer's median. *state* is
+    "ahead" or "BEHIND", or "tie" when the two loops' repetitions overlap
+    (min..max ranges intersect): the difference is then within this run's noise.
+    """
     tide = summary.get("tideloop")
     peers = [(summary[p][metric], p) for p in PEERS if summary.get(p)]
     if not tide or not peers:
         return None
     best, who = max(peers)
-    return tide[metric] / best, who
+    ratio = tide[metric] / best
+    peer = summary[who]
+    lo, hi = f"{metric}_min", f"{metric}_max"
+    if lo in tide and lo in peer and tide[lo] <= peer[hi] and peer[lo] <= tide[hi]:
+        state = "tie"
+    else:
+        state = "ahead" if ratio > 1 else "BEHIND"
+    return ratio, who, state
 
 
 def rows(summaries, loops, metric):
@@ -78,8 +93,8 @@ def rows(summaries, loops, metric):
             if v is None:
                 row.append("-")
             else:
-                ratio, who = v
-                row.append(f"{ratio:.2f}x vs {who} " + ("ahead" if ratio > 1 else "BEHIND"))
+                ratio, who, state = v
+                row.append(f"{ratio:.2f}x vs {who} {state}")
         out.append(row)
     return out
 
@@ -119,7 +134,13 @@ def print_table(table, title, use_rich):
         t.add_column(h, justify="left" if i == 0 else "right")
     for r in table[1:]:
         styled = [
-            f"[bold red]{c}[/]" if "BEHIND" in c or c == "FAILED" else f"[green]{c}[/]" if c.endswith("ahead") else c
+            f"[bold red]{c}[/]"
+            if "BEHIND" in c or c == "FAILED"
+            else f"[green]{c}[/]"
+            if c.endswith("ahead")
+            else f"[yellow]{c}[/]"
+            if c.endswith("tie")
+            else c
             for c in r
         ]
         t.add_row(*styled)
@@ -127,3 +148,84 @@ def print_table(table, title, use_rich):
     if not console.is_terminal:  # piped or redirected: rich would wrap at 80 columns
         console = Console(width=200)
     console.print(t)
+
+
+def header_lines(meta):
+    """The report's header: when, where, with what."""
+    lines = [
+        f"tideloop micro benchmarks, {meta['date']}",
+        f"command: {meta['command']}",
+        f"machine: {meta['machine']}",
+        f"python:  {meta['python']}",
+        "loops:   " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+    ]
+    for name, why in meta["skipped"].items():
+        lines.append(f"skipped: {name} ({why})")
+    lines.append(
+        f"method:  fresh process per (loop, benchmark, repetition); median of {meta['repeat']}; "
+        f"counts x {meta['scale']:g}"
+    )
+    return lines
+
+
+def target_line(summaries):
+    """One line on the project's target: tideloop ahead of the faster peer on every line."""
+    ahead, ties, behind = [], [], []
+    for label, summary in summaries:
+        v = verdict(summary, "ops_s")
+        short = label.split(" [")[0]
+        if v is None:
+            behind.append(f"{short} (failed)")
+        else:
+            {"ahead": ahead, "tie": ties, "BEHIND": behind}[v[2]].append(f"{short} ({v[0]:.2f}x {v[1]})")
+    text = (
+        "target (tideloop ahead of the faster of uvloop and rloop, wall ops/s): "
+        f"ahead on {len(ahead)} of {len(summaries)}"
+    )
+    if ties:
+        text += f"; tie (repetitions overlap) on {len(ties)}: " + "; ".join(ties)
+    if behind:
+        text += f"; BEHIND on {len(behind)}: " + "; ".join(behind)
+    return text + ("; met on every line" if len(ahead) == len(summaries) else "")
+
+
+def human_count(n):
+    """1000000 -> '1M', 100000 -> '100k' (exact counts in the table labels)."""
+    for div, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div and n % div == 0:
+            return f"{n // div}{suffix}"
+    return f"{n:,}"
+
+
+def print_report(meta, samples, failures, as_markdown):
+    """Print the whole report of a run: header, both tables, target line, failures."""
+    loops, scale, repeat = meta["loops"], meta["scale"], meta["repeat"]
+    summaries = []
+    for bench in meta["bench"]:
+        label, _base, _case, unit = BENCHMARKS[bench]
+        summary = {name: summarize(samples[bench][name]) for name in loops}
+        summaries.append((f"{label} [{human_count(count_for(bench, scale))} {unit}]", summary))
+
+    head = header_lines(meta)
+    print()
+    if as_markdown:
+        print(f"**{head[0]}**\n")
+        print("\n".join("- " + ": ".join(part.strip() for part in ln.split(":", 1)) for ln in head[1:]))
+    else:
+        print("\n".join(head))
+    print()
+    for metric, title in METRICS:
+        table = rows(summaries, loops, metric)
+        if as_markdown:
+            print(f"{title}, median of {repeat} (ratio to asyncio in parentheses):\n")
+            print(markdown(table))
+            print()
+        else:
+            print_table(table, f"{title}, median of {repeat}", use_rich=True)
+
+    if "tideloop" in loops and any(p in loops for p in PEERS):
+        print(target_line(summaries))
+    if failures:
+        print(f"\n{len(failures)} FAILED run(s):")
+        for f in failures:
+            print("  " + f)
