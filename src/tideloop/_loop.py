@@ -18,11 +18,12 @@ from asyncio import base_events, coroutines, selector_events, unix_events
 
 from ._core import Handle
 from ._core import Loop as _CoreLoop
+from ._unix import UnixMixin
 
 __all__ = ("EventLoop", "new_event_loop")
 
 
-class EventLoop(_CoreLoop, asyncio.AbstractEventLoop):
+class EventLoop(UnixMixin, _CoreLoop, asyncio.AbstractEventLoop):
     """tideloop's asyncio event loop.  Create with tideloop.new_event_loop()."""
 
     def __init__(self):

@@ -1,0 +1,172 @@
+"""Processes and pipes for tideloop: subprocess_exec/_shell, connect_*_pipe.
+
+The pipe and subprocess *transports* are asyncio's own (unix_events'
+_UnixReadPipeTransport, _UnixWritePipeTransport, _UnixSubprocessTransport
+over base_subprocess), borrowed for the running Python: they only need the
+loop's _add_reader/_remove_reader/_add_writer/_remove_writer, which the core
+provides with asyncio's contract.  This is an interim: compiled pipe
+transports come later (docs/ARCHITECTURE.md, "Processes, pipes, signals").
+
+What is tideloop's own is the *child watcher*, the same on every Python:
+asyncio's global child watchers are deprecated in 3.12 and gone in 3.14, and
+3.11's default (a thread per child) is slow.  Each child's exit is watched
+with a pidfd registered in the loop's poller (Linux 5.3+); where pidfd_open
+is missing or refused (old kernel, seccomp) a daemon thread blocks in
+waitpid instead.  Either way the child is reaped with waitpid, so no zombie
+is left, also for children still running when the loop closes (a reaper
+thread takes those over).  Spawning is subprocess.Popen without preexec_fn,
+which runs no os.register_at_fork hook (only preexec_fn makes CPython call
+PyOS_BeforeFork/AfterFork).
+"""
+import inspect
+import itertools
+import os
+import threading
+from asyncio import base_events, unix_events
+from asyncio.log import logger
+
+__all__ = ("UnixMixin",)
+
+_thread_counter = itertools.count()
+
+
+def _exitcode(status):
+    # As asyncio: a status waitstatus_to_exitcode cannot decode is passed on.
+    try:
+        return os.waitstatus_to_exitcode(status)
+    except ValueError:
+        return status
+
+
+def _blocking_wait(pid):
+    """Block until *pid* exits and reap it; its exit code, or None if reaped elsewhere."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return _exitcode(status)
+
+
+def _waitpid_thread(loop, pid, transp):
+    # Fallback watcher: one daemon thread per child, as asyncio's
+    # ThreadedChildWatcher.
+    returncode = _blocking_wait(pid)
+    if loop.get_debug():
+        logger.debug("process %s exited with returncode %s", pid, returncode)
+    try:
+        loop.call_soon_threadsafe(loop._child_exited, pid, transp, returncode)
+    except RuntimeError:  # the loop was closed meanwhile; the child is reaped
+        logger.warning("Loop %r that handles pid %r is closed", loop, pid)
+
+
+def _reap_orphans(children):
+    # Children still running when their loop closed: reap them when they
+    # exit so they do not stay zombies (asyncio's threaded watcher does the
+    # same by simply going on waiting).
+    for pid, pidfd in children:
+        _blocking_wait(pid)
+        os.close(pidfd)
+
+
+class UnixMixin:
+    """Subprocesses and pipes for tideloop's EventLoop (a base class of it)."""
+
+    # pid -> pidfd of the children watched through the poller.
+    _tl_children = None
+
+    async def _make_subprocess_transport(self, protocol, args, shell,
+                                         stdin, stdout, stderr, bufsize,
+                                         extra=None, **kwargs):
+        """Spawn the child and return its transport once its pipes are connected."""
+        # Same flow as asyncio's, with tideloop's watcher instead of
+        # events.get_child_watcher().
+        waiter = self.create_future()
+        transp = unix_events._UnixSubprocessTransport(
+            self, protocol, args, shell, stdin, stdout, stderr, bufsize,
+            waiter=waiter, extra=extra, **kwargs)
+        self._watch_child(transp.get_pid(), transp)
+        try:
+            await waiter
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException:
+            transp.close()
+            await transp._wait()
+            raise
+        return transp
+
+    def _watch_child(self, pid, transp):
+        """Call transp._process_exited(returncode) in the loop when *pid* exits."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            # No pidfd (kernel < 5.3, seccomp, non-Linux): a waitpid thread.
+            # ESRCH (already reaped elsewhere) ends up there too, and the
+            # thread's waitpid reports it at once.
+            threading.Thread(
+                target=_waitpid_thread, args=(self, pid, transp),
+                name=f"tideloop-waitpid-{next(_thread_counter)}", daemon=True,
+            ).start()
+            return
+        if self._tl_children is None:
+            self._tl_children = {}
+        self._tl_children[pid] = pidfd
+        try:
+            self._add_reader(pidfd, self._pidfd_ready, pid, pidfd, transp)
+        except BaseException:
+            del self._tl_children[pid]
+            os.close(pidfd)
+            raise
+
+    def _pidfd_ready(self, pid, pidfd, transp):
+        # A readable pidfd means the child has exited: waitpid does not block.
+        self._remove_reader(pidfd)
+        self._tl_children.pop(pid, None)
+        os.close(pidfd)
+        returncode = _blocking_wait(pid)
+        if self._debug:
+            logger.debug("process %s exited with returncode %s", pid, returncode)
+        self._child_exited(pid, transp, returncode)
+
+    def _child_exited(self, pid, transp, returncode):
+        if returncode is None:
+            # Reaped by someone else: on 3.11/3.12 Popen.send_signal() and
+            # the transport's close() call Popen.poll(), which reaps and keeps
+            # the status.  Otherwise report 255 as asyncio's watchers do.
+            returncode = transp._proc.returncode if transp._proc is not None else None
+            if returncode is None:
+                logger.warning(
+                    "child process pid %d exit status already read: "
+                    " will report returncode 255", pid)
+                returncode = 255
+        transp._process_exited(returncode)
+
+    def close(self):
+        """Close the loop; children still running are reaped when they exit."""
+        super().close()
+        children = self._tl_children
+        if children and self.is_closed():
+            self._tl_children = None
+            threading.Thread(
+                target=_reap_orphans, args=(list(children.items()),),
+                name=f"tideloop-reaper-{next(_thread_counter)}", daemon=True,
+            ).start()
+
+
+def _borrow(source, names):
+    for name in names:
+        # getattr_static keeps staticmethod/classmethod wrappers intact.
+        setattr(UnixMixin, name, inspect.getattr_static(source, name))
+
+
+# The public coroutines: argument checks, debug logging, waiting for the
+# transport; identical per Python version to asyncio's.
+_borrow(base_events.BaseEventLoop, [
+    "connect_read_pipe", "connect_write_pipe",
+    "subprocess_exec", "subprocess_shell", "_log_subprocess",
+])
+
+# asyncio's Unix pipe transports (interim: compiled ones come later).
+_borrow(unix_events._UnixSelectorEventLoop, [
+    "_make_read_pipe_transport", "_make_write_pipe_transport",
+])
