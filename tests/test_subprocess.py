@@ -1,0 +1,414 @@
+"""Subprocesses: asyncio.create_subprocess_* and loop.subprocess_* on real processes."""
+import asyncio
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+PY = sys.executable
+PIPE = asyncio.subprocess.PIPE
+
+
+def run(loop, coro, timeout=30):
+    """Run *coro* on *loop*, failing instead of hanging."""
+    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+
+def open_fds():
+    """The fds open in this process right now."""
+    return set(os.listdir("/proc/self/fd"))
+
+
+def assert_no_children():
+    """No child of ours is left unreaped (no zombie, nothing running)."""
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_stdout_pipe_and_returncode(loop):
+    """A child's stdout arrives through a pipe; wait() gives its exit code."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", "print('hello'); raise SystemExit(3)",
+                                                 stdout=PIPE)
+        out, err = await p.communicate()
+        return out, err, p.returncode
+
+    assert run(loop, main()) == (b"hello\n", None, 3)
+
+
+def test_shell(loop):
+    """create_subprocess_shell runs the command with /bin/sh."""
+    async def main():
+        p = await asyncio.create_subprocess_shell("echo $((6*7)); exit 5", stdout=PIPE)
+        out, _ = await p.communicate()
+        return out, p.returncode
+
+    assert run(loop, main()) == (b"42\n", 5)
+
+
+def test_5mb_through_cat(loop):
+    """5 MB through `cat` (stdin and stdout pipes) arrives intact."""
+    data = os.urandom(5 * 1024 * 1024)
+
+    async def main():
+        p = await asyncio.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE)
+        out, _ = await p.communicate(data)
+        return out, p.returncode
+
+    out, rc = run(loop, main())
+    assert rc == 0
+    assert hashlib.sha256(out).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_stream_write_drain_read(loop):
+    """stdin.write/drain and stdout.readline interleave with a line-echoing child."""
+    code = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.upper()); sys.stdout.flush()"
+
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", code, stdin=PIPE, stdout=PIPE)
+        got = []
+        for word in (b"one", b"two", b"three"):
+            p.stdin.write(word + b"\n")
+            await p.stdin.drain()
+            got.append(await p.stdout.readline())
+        p.stdin.close()
+        assert await p.stdout.read() == b""
+        return got, await p.wait()
+
+    assert run(loop, main()) == ([b"ONE\n", b"TWO\n", b"THREE\n"], 0)
+
+
+@pytest.mark.parametrize("how, sig", [("kill", signal.SIGKILL), ("terminate", signal.SIGTERM),
+                                      ("send_signal", signal.SIGUSR1)])
+def test_killed_by_signal_negative_returncode(loop, how, sig):
+    """A child killed by a signal has returncode -signum."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("sleep", "30")
+        await asyncio.sleep(0.05)
+        if how == "send_signal":
+            p.send_signal(sig)
+        else:
+            getattr(p, how)()
+        return await p.wait()
+
+    assert run(loop, main()) == -sig
+
+
+def test_communicate_timeout_then_kill(loop):
+    """communicate() under wait_for times out; the child can then be killed and reaped."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("sleep", "30", stdout=PIPE)
+        t0 = time.monotonic()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(p.communicate(), 0.2)
+        elapsed = time.monotonic() - t0
+        assert p.returncode is None
+        p.kill()
+        out, _ = await p.communicate()
+        return elapsed, out, p.returncode
+
+    elapsed, out, rc = run(loop, main())
+    assert 0.15 < elapsed < 5
+    assert (out, rc) == (b"", -signal.SIGKILL)
+
+
+def test_communicate_within_timeout(loop):
+    """communicate() that finishes before its timeout returns the output."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", "import sys; sys.stdout.write(sys.stdin.read()[::-1])",
+                                                 stdin=PIPE, stdout=PIPE)
+        return await asyncio.wait_for(p.communicate(b"abc"), 20)
+
+    assert run(loop, main()) == (b"cba", None)
+
+
+def test_devnull_and_stderr_to_stdout(loop):
+    """DEVNULL gives an empty stdin; stderr=STDOUT merges into the stdout pipe."""
+    code = "import sys; print(repr(sys.stdin.read())); sys.stdout.flush(); print('err', file=sys.stderr)"
+
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", code, stdin=subprocess.DEVNULL,
+                                                 stdout=PIPE, stderr=subprocess.STDOUT)
+        out, err = await p.communicate()
+        return out, err, p.returncode
+
+    assert run(loop, main()) == (b"''\nerr\n", None, 0)
+
+
+def test_stderr_pipe_separate(loop):
+    """stdout and stderr as separate pipes; stdout=DEVNULL discards."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c", "import sys; print('o'); print('e', file=sys.stderr)",
+            stdout=subprocess.DEVNULL, stderr=PIPE)
+        return await p.communicate()
+
+    assert run(loop, main()) == (None, b"e\n")
+
+
+def test_pass_fds(loop):
+    """pass_fds hands an extra fd to the child."""
+    r, w = os.pipe()
+    try:
+        async def main():
+            p = await asyncio.create_subprocess_exec(
+                PY, "-c", f"import os; os.write({w}, b'via fd')", pass_fds=(w,))
+            return await p.wait()
+
+        assert run(loop, main()) == 0
+        os.close(w)
+        w = None
+        assert os.read(r, 100) == b"via fd"
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+
+
+def test_fds_not_passed_are_closed(loop):
+    """Without pass_fds, the child does not see the parent's other fds (close_fds)."""
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        async def main():
+            p = await asyncio.create_subprocess_exec(
+                PY, "-c", f"import os\ntry:\n    os.fstat({w}); print('open')\nexcept OSError:\n    print('closed')",
+                stdout=PIPE)
+            return (await p.communicate())[0]
+
+        assert run(loop, main()) == b"closed\n"
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_cwd_and_env(loop, tmp_path):
+    """cwd and env reach the child."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c", "import os; print(os.getcwd()); print(os.environ['TIDE_X'])",
+            stdout=PIPE, cwd=tmp_path, env={"TIDE_X": "tide-value", "PATH": os.environ["PATH"]})
+        return (await p.communicate())[0]
+
+    cwd, value = run(loop, main()).decode().splitlines()
+    assert os.path.samefile(cwd, tmp_path)
+    assert value == "tide-value"
+
+
+def test_start_new_session(loop):
+    """start_new_session makes the child a session leader."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c", "import os; print(os.getsid(0) == os.getpid())",
+            stdout=PIPE, start_new_session=True)
+        return (await p.communicate())[0]
+
+    assert run(loop, main()) == b"True\n"
+
+
+def test_preexec_fn(loop):
+    """preexec_fn runs in the child before exec."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c", "import os; print(oct(os.umask(0)))", stdout=PIPE,
+            preexec_fn=lambda: os.umask(0o027))
+        return (await p.communicate())[0]
+
+    assert run(loop, main()) == b"0o27\n"
+
+
+def test_other_tasks_run_while_waiting(loop):
+    """Waiting for a child does not block other tasks."""
+    async def ticker(ticks):
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0.01)
+
+    async def main():
+        ticks = []
+        t = asyncio.ensure_future(ticker(ticks))
+        p = await asyncio.create_subprocess_exec("sleep", "0.3")
+        await p.wait()
+        t.cancel()
+        return len(ticks)
+
+    assert run(loop, main()) >= 10
+
+
+def test_missing_program_raises(loop):
+    """Spawning a missing program raises FileNotFoundError and leaves no child."""
+    async def main():
+        with pytest.raises(FileNotFoundError):
+            await asyncio.create_subprocess_exec("/nonexistent/tideloop-prog")
+
+    run(loop, main())
+    assert_no_children()
+
+
+def test_text_mode_rejected(loop):
+    """asyncio's ValueErrors for text mode and for a non-str shell command."""
+    async def main():
+        proto = asyncio.SubprocessProtocol
+        with pytest.raises(ValueError, match="universal_newlines must be False"):
+            await loop.subprocess_shell(proto, "true", universal_newlines=True)
+        with pytest.raises(ValueError, match="cmd must be a string"):
+            await loop.subprocess_shell(proto, 123)
+        with pytest.raises(ValueError, match="shell must be False"):
+            await loop.subprocess_exec(proto, "true", shell=True)
+        with pytest.raises(ValueError, match="bufsize must be 0"):
+            await loop.subprocess_exec(proto, "true", bufsize=1)
+
+    run(loop, main())
+
+
+class RecordingProtocol(asyncio.SubprocessProtocol):
+    """Records SubprocessProtocol callbacks in order."""
+
+    def __init__(self, loop):
+        self.events = []
+        self.data = {1: b"", 2: b""}
+        self.exited = loop.create_future()
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.events.append("connection_made")
+
+    def pipe_data_received(self, fd, data):
+        self.data[fd] += data
+
+    def pipe_connection_lost(self, fd, exc):
+        self.events.append(("pipe_connection_lost", fd, exc))
+
+    def process_exited(self):
+        self.events.append("process_exited")
+
+    def connection_lost(self, exc):
+        self.events.append(("connection_lost", exc))
+        self.exited.set_result(None)
+
+
+def test_transport_surface(loop):
+    """get_pid, get_pipe_transport, get_returncode and the protocol's callbacks."""
+    async def main():
+        transport, proto = await loop.subprocess_exec(
+            lambda: RecordingProtocol(loop), PY, "-c",
+            "import sys; d = sys.stdin.read(); print(d); print('E', file=sys.stderr); raise SystemExit(7)",
+            stdin=PIPE, stdout=PIPE, stderr=PIPE)
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        assert transport.get_pid() > 0
+        assert transport.get_returncode() is None
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        assert isinstance(transport.get_pipe_transport(1), asyncio.ReadTransport)
+        assert isinstance(transport.get_pipe_transport(2), asyncio.ReadTransport)
+        assert transport.get_pipe_transport(3) is None
+        assert transport.get_extra_info("subprocess").pid == transport.get_pid()
+        stdin.write(b"ping")
+        stdin.close()
+        await proto.exited
+        assert transport.get_returncode() == 7
+        transport.close()
+        return proto
+
+    proto = run(loop, main())
+    assert proto.data == {1: b"ping\n", 2: b"E\n"}
+    assert proto.events[0] == "connection_made"
+    assert proto.events[-1] == ("connection_lost", None)
+    assert sorted(e for e in proto.events if isinstance(e, tuple) and e[0] == "pipe_connection_lost") == [
+        ("pipe_connection_lost", 0, None), ("pipe_connection_lost", 1, None),
+        ("pipe_connection_lost", 2, None)]
+    assert "process_exited" in proto.events
+
+
+def test_transport_close_kills_running_child(loop):
+    """SubprocessTransport.close() kills a child that is still running."""
+    async def main():
+        transport, proto = await loop.subprocess_exec(
+            lambda: RecordingProtocol(loop), "sleep", "30",
+            stdin=None, stdout=None, stderr=None)
+        await asyncio.sleep(0.05)
+        transport.close()
+        assert transport.is_closing()
+        await proto.exited
+        return transport.get_returncode()
+
+    assert run(loop, main()) == -signal.SIGKILL
+    assert_no_children()
+
+
+def test_transport_signals_after_exit(loop):
+    """Once the child exited and the transport finished, send_signal/terminate/kill raise ProcessLookupError."""
+    async def main():
+        transport, proto = await loop.subprocess_exec(
+            lambda: RecordingProtocol(loop), "true", stdin=None, stdout=None, stderr=None)
+        await proto.exited
+        outcomes = []
+        for call in (lambda: transport.send_signal(signal.SIGTERM), transport.terminate, transport.kill):
+            try:
+                call()
+                outcomes.append(None)
+            except Exception as exc:  # recorded and compared with asyncio's
+                outcomes.append(type(exc).__name__)
+        transport.close()
+        for call in (transport.kill, transport.terminate):
+            try:
+                call()
+                outcomes.append(None)
+            except Exception as exc:
+                outcomes.append(type(exc).__name__)
+        return transport.get_returncode(), outcomes
+
+    rc, outcomes = run(loop, main())
+    assert rc == 0
+    assert outcomes == ["ProcessLookupError"] * 5
+
+
+def test_many_short_processes_no_zombies_no_fd_leak(loop):
+    """1,000 `true` processes spawned 50 at a time leave no zombie and no open fd."""
+    async def one():
+        p = await asyncio.create_subprocess_exec("true", stdout=PIPE)
+        out, _ = await p.communicate()
+        return p.returncode
+
+    async def main():
+        codes = []
+        for _ in range(20):
+            codes += await asyncio.gather(*(one() for _ in range(50)))
+        return codes
+
+    run(loop, one())  # the loop's own fds (wakeup socket) exist from its first run on
+    before = open_fds()
+    codes = run(loop, main(), timeout=110)
+    assert codes == [0] * 1000
+    assert_no_children()
+    assert open_fds() <= before
+
+
+def test_child_reaped_after_loop_closed(loop_factory, loop_name):
+    """A child still running when the loop closes is reaped when it exits (tideloop)."""
+    if loop_name == "asyncio" and sys.version_info >= (3, 12):
+        pytest.skip("asyncio's pidfd watcher leaves this child a zombie once its loop is closed")
+    lp = loop_factory()
+    try:
+        async def main():
+            p = await asyncio.create_subprocess_exec("sleep", "0.2")
+            return p.pid
+
+        pid = run(lp, main())
+    finally:
+        lp.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)  # still there (running or zombie)?
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail(f"child {pid} was never reaped")
+    assert_no_children()
