@@ -16,6 +16,7 @@ import sys
 import weakref
 from asyncio import base_events, coroutines, selector_events, unix_events
 
+from . import _net
 from ._core import Handle
 from ._core import Loop as _CoreLoop
 from ._unix import UnixMixin
@@ -35,6 +36,7 @@ class EventLoop(UnixMixin, _CoreLoop, asyncio.AbstractEventLoop):
         self._coroutine_origin_tracking_enabled = False
         self._coroutine_origin_tracking_saved_depth = None
         self._transports = weakref.WeakValueDictionary()
+        self._unix_server_sockets = {}   # 3.13's create_unix_server unlinks these
         self.set_debug(coroutines._is_debug_mode())
 
     # -- signals -------------------------------------------------------
@@ -157,6 +159,10 @@ _borrow(unix_events._UnixSelectorEventLoop, [
     "_sock_sendfile_native", "_sock_sendfile_native_impl",
     "_sock_sendfile_update_filepos", "_sock_add_cancellation_callback",
 ])
+
+
+# Connections, servers, TLS, UDP, sendfile: tideloop/_net.py.
+_net.install(EventLoop)
 
 
 def new_event_loop():

@@ -1,2 +1,2 @@
 """tideloop._core: the private compiled core.  Import from `tideloop` instead."""
-from .core import Handle, Loop, TimerHandle  # noqa: F401
+from .core import Handle, Loop, SocketTransport, TimerHandle  # noqa: F401

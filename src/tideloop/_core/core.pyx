@@ -18,6 +18,7 @@ from includes.python cimport (
 from includes.system cimport (
     timespec, time_t, clock_gettime, CLOCK_MONOTONIC, read, write, close,
     eventfd, EFD_CLOEXEC, EFD_NONBLOCK, errno, EINTR, EAGAIN, ENOSYS, EBADF, ENOENT,
+    iovec, msghdr, recv, send, sendmsg, MSG_NOSIGNAL, EWOULDBLOCK,
 )
 
 include "includes/stdlib.pxi"
@@ -33,3 +34,4 @@ include "poller/poller.pxi"
 include "poller/epoll.pxi"
 include "queues.pxi"
 include "loop.pxi"
+include "transports/stream.pxi"

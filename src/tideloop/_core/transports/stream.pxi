@@ -1,0 +1,689 @@
+# SocketTransport: the compiled stream transport over a connected socket
+# (TCP or Unix), asyncio's _SelectorSocketTransport contract.
+#
+# It IS the loop's FdEntry for its fd: readiness from the poller lands in
+# dispatch(), which recv()s straight into the loop's buffer (or the
+# BufferedProtocol's get_buffer()) and calls the protocol at once - no
+# Handle, no call_soon.  write() tries send() at once and queues only the
+# rest, flushed later with one sendmsg() of up to IOV_BATCH buffers.
+#
+# Every protocol callback runs in the context copied when the transport was
+# made (uvloop #348), except pause_writing/resume_writing, which asyncio
+# calls synchronously from write()/the flush in the caller's context.
+#
+# Messages, the order of callbacks and the error paths are asyncio's own
+# (selector_events.py, 3.11-3.13); comments mark where versions differ.
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.string cimport memset
+
+import warnings as _tr_warnings
+from asyncio import protocols as _aio_protocols
+from asyncio import constants as _aio_constants
+from asyncio import futures as _aio_futures
+from asyncio import base_events as _aio_base_events
+
+cdef object aio_BufferedProtocol = _aio_protocols.BufferedProtocol
+cdef object aio_set_result_unless_cancelled = _aio_futures._set_result_unless_cancelled
+cdef object aio_set_nodelay = _aio_base_events._set_nodelay
+cdef object SENDFILE_TRY_NATIVE = _aio_constants._SendfileMode.TRY_NATIVE
+cdef int LOG_THRESHOLD_FOR_CONNLOST_WRITES = _aio_constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES
+cdef bint PY313 = _sys.version_info >= (3, 13)
+cdef bint PY312 = _sys.version_info >= (3, 12)
+cdef object SHUT_WR = _socket.SHUT_WR
+
+cdef enum:
+    RECV_SIZE = 262144      # asyncio's max_size for one recv()
+    IOV_BATCH = 64          # buffers per sendmsg() when flushing the queue
+
+
+cdef object _os_error(int err):
+    # OSError(errno, msg) picks the subclass (ConnectionResetError, ...).
+    return OSError(err, _os.strerror(err))
+
+
+cdef class SocketTransport(FdEntry):
+    """asyncio stream transport over a connected socket, compiled.
+
+    Made by loop._make_socket_transport(); the methods are those of
+    asyncio.Transport.
+    """
+
+    cdef Loop _tloop
+    cdef object _sock_obj
+    cdef object _proto
+    cdef object _ctx
+    cdef object _server_obj
+    cdef public dict _extra
+    cdef bint _buffered            # protocol is a BufferedProtocol
+    cdef bint _protocol_connected
+    cdef public bint _closing
+    cdef public int _conn_lost
+    cdef public bint _paused       # pause_reading() in effect
+    cdef bint _rd_on               # the poller should report readability
+    cdef public bint _eof          # write_eof() called
+    cdef public bint _protocol_paused
+    cdef public Py_ssize_t _high_water
+    cdef public Py_ssize_t _low_water
+    cdef list _wbuf                # queued bytes objects ...
+    cdef Py_ssize_t _wi            # ... from index _wi ...
+    cdef Py_ssize_t _woff          # ... and offset _woff in it
+    cdef Py_ssize_t _wsize         # total bytes queued
+    cdef public object _empty_waiter
+    cdef public int _sock_fd
+    cdef object __weakref__
+
+    _start_tls_compatible = True
+    _sendfile_compatible = SENDFILE_TRY_NATIVE
+    max_size = RECV_SIZE
+
+    def __init__(self, Loop loop, sock, protocol, waiter=None, extra=None,
+                 server=None):
+        cdef FdEntry old
+        self._tloop = loop
+        self._ctx = PyContext_CopyCurrent()
+        self._extra = {} if extra is None else dict(extra)
+        self._extra['socket'] = sock
+        try:
+            self._extra['sockname'] = sock.getsockname()
+        except OSError:
+            self._extra['sockname'] = None
+        if 'peername' not in self._extra:
+            try:
+                self._extra['peername'] = sock.getpeername()
+            except OSError:
+                self._extra['peername'] = None
+        self._sock_obj = sock
+        self._sock_fd = self.fd = sock.fileno()
+        self.fileobj = sock
+        self._wbuf = []
+        self._high_water = 64 * 1024
+        self._low_water = 16 * 1024
+        self.set_protocol(protocol)
+        self._server_obj = server
+        if server is not None:
+            if PY313:
+                server._attach(self)
+            else:
+                server._attach()
+        loop._transports[self.fd] = self
+        # A reader/writer someone left on this fd is replaced, as a new
+        # selector key would replace it in asyncio.
+        old = loop._entry(self.fd)
+        if old is not None and old is not self:
+            if old.reader is not None:
+                old.reader.cancel()
+            if old.writer is not None:
+                old.writer.cancel()
+            loop._poller_set_quiet(old, 0)
+            loop._fd_table[self.fd] = None
+        # Disable Nagle: small writes go out without waiting for an ACK.
+        aio_set_nodelay(sock)
+        loop.call_soon(self._proto.connection_made, self, context=self._ctx)
+        # Reading starts only once connection_made() has run.
+        loop.call_soon(self._start_reading, context=self._ctx)
+        if waiter is not None:
+            loop.call_soon(aio_set_result_unless_cancelled, waiter, None)
+
+    # ------------------------------------------------------------------
+    # asyncio-visible attributes borrowed asyncio code relies on
+
+    @property
+    def _loop(self):
+        return None if self._sock_obj is None else self._tloop
+
+    @property
+    def _sock(self):
+        return self._sock_obj
+
+    @property
+    def _protocol(self):
+        return self._proto
+
+    @property
+    def _server(self):
+        return self._server_obj
+
+    # ------------------------------------------------------------------
+    # registration with the poller
+
+    cdef int _set_io(self) except -1:
+        # Make the poller watch what the state asks for.
+        cdef Loop loop = self._tloop
+        cdef int want = 0
+        if loop._closed or self._sock_obj is None:
+            self.events = 0
+            return 0
+        if self._rd_on or self.reader is not None:
+            want |= EV_READ
+        if self._wsize or self.writer is not None:
+            want |= EV_WRITE
+        if want != self.events:
+            if want == 0:
+                loop._poller_set_quiet(self, 0)
+            else:
+                loop._poller_set(self, want)
+        if want and loop._entry(self.fd) is not self:
+            loop._store_entry(self.fd, self)
+        return 0
+
+    cdef int _unregister(self) except -1:
+        cdef Loop loop = self._tloop
+        self._rd_on = False
+        if loop._closed:
+            self.events = 0
+            return 0
+        if self.events:
+            loop._poller_set_quiet(self, 0)
+        if loop._entry(self.fd) is self:
+            loop._fd_table[self.fd] = None
+        return 0
+
+    def _start_reading(self):
+        if not self.is_reading():
+            return
+        self._rd_on = True
+        self._set_io()
+
+    # ------------------------------------------------------------------
+    # readiness
+
+    cdef int dispatch(self, Loop loop, int ev) except -1:
+        cdef Handle h
+        if ev & EV_READ and self.reader is not None:
+            # A reader added by the loop's own sock_* code on our fd.
+            h = self.reader
+            if h._cancelled:
+                loop._remove_reader_fd(self.fd)
+                self._set_io()
+            else:
+                rq_push(&loop._ready, h)
+            ev &= ~EV_READ
+        if ev & EV_WRITE and self.writer is not None:
+            # A writer added by the loop's sock_sendfile on our fd.
+            h = self.writer
+            if h._cancelled:
+                loop._remove_writer_fd(self.fd)
+                self._set_io()
+            else:
+                rq_push(&loop._ready, h)
+            ev &= ~EV_WRITE
+        if not (ev & EV_READ and self._rd_on) and not (ev & EV_WRITE and self._wsize):
+            return 0
+        ctx = self._ctx
+        PyContext_Enter(ctx)
+        try:
+            if ev & EV_READ and self._rd_on:
+                if self._buffered:
+                    self._read_ready_buffered()
+                else:
+                    self._read_ready_data()
+            if ev & EV_WRITE and self._wsize:
+                self._write_ready()
+        finally:
+            PyContext_Exit(ctx)
+        return 0
+
+    cdef int _read_ready_data(self) except -1:
+        cdef Loop loop = self._tloop
+        cdef ssize_t n
+        cdef int err
+        if self._conn_lost:
+            return 0
+        if loop._rbuf == NULL:
+            loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
+            if loop._rbuf == NULL:
+                raise MemoryError()
+        n = recv(self.fd, loop._rbuf, RECV_SIZE, 0)
+        if n < 0:
+            err = errno
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return 0
+            self._fatal_error(_os_error(err), 'Fatal read error on socket transport')
+            return 0
+        if n == 0:
+            self._read_ready_on_eof()
+            return 0
+        data = PyBytes_FromStringAndSize(loop._rbuf, n)
+        try:
+            self._proto.data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+        return 0
+
+    cdef int _read_ready_buffered(self) except -1:
+        cdef Py_buffer view
+        cdef ssize_t n
+        cdef int err
+        if self._conn_lost:
+            return 0
+        try:
+            buf = self._proto.get_buffer(-1)
+            PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
+            if view.len == 0:
+                PyBuffer_Release(&view)
+                raise RuntimeError('get_buffer() returned an empty buffer')
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.get_buffer() call failed.')
+            return 0
+        n = recv(self.fd, view.buf, view.len, 0)
+        err = errno
+        PyBuffer_Release(&view)
+        buf = None
+        if n < 0:
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return 0
+            self._fatal_error(_os_error(err), 'Fatal read error on socket transport')
+            return 0
+        if n == 0:
+            self._read_ready_on_eof()
+            return 0
+        try:
+            self._proto.buffer_updated(n)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.buffer_updated() call failed.')
+        return 0
+
+    cdef int _read_ready_on_eof(self) except -1:
+        if self._tloop._debug:
+            aio_logger.debug("%r received EOF", self)
+        try:
+            keep_open = self._proto.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.eof_received() call failed.')
+            return 0
+        if keep_open:
+            # The protocol may still write, but nothing more can be read.
+            self._rd_on = False
+            self._set_io()
+        else:
+            self.close()
+        return 0
+
+    # ------------------------------------------------------------------
+    # writing
+
+    def write(self, data):
+        """Write bytes-like *data*; what the socket does not take now is queued."""
+        cdef Py_buffer view
+        cdef ssize_t n
+        cdef int err
+        cdef Py_ssize_t size
+        if type(data) is not bytes and not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f'data argument must be a bytes-like object, '
+                            f'not {type(data).__name__!r}')
+        if self._eof:
+            raise RuntimeError('Cannot call write() after write_eof()')
+        if self._empty_waiter is not None:
+            raise RuntimeError('unable to write; sendfile is in progress')
+        if not data:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                aio_logger.warning('socket.send() raised exception.')
+            self._conn_lost += 1
+            return
+        if self._wsize:
+            # Queued data goes first; keep a private copy of mutable buffers.
+            self._queue(data if type(data) is bytes else bytes(data))
+            return
+        # Nothing queued: try to send it all now.
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            n = send(self.fd, view.buf, view.len, MSG_NOSIGNAL)
+            err = errno
+            size = view.len
+            if n < 0:
+                if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                    n = 0
+                else:
+                    self._fatal_error(_os_error(err), 'Fatal write error on socket transport')
+                    return
+            if n == size:
+                return
+            rest = PyBytes_FromStringAndSize(<char*>view.buf + n, size - n)
+        finally:
+            PyBuffer_Release(&view)
+        self._queue(rest)
+
+    cdef int _queue(self, bytes data) except -1:
+        cdef bint was_empty = self._wsize == 0
+        self._wbuf.append(data)
+        self._wsize += PyBytes_GET_SIZE(data)
+        if was_empty:
+            self._set_io()
+        self._maybe_pause_protocol()
+        return 0
+
+    def writelines(self, list_of_data):
+        """Write every bytes-like object of an iterable, in order."""
+        if self._eof:
+            if PY312:
+                raise RuntimeError('Cannot call writelines() after write_eof()')
+            raise RuntimeError('Cannot call write() after write_eof()')
+        if self._empty_waiter is not None:
+            if PY312:
+                raise RuntimeError('unable to writelines; sendfile is in progress')
+            raise RuntimeError('unable to write; sendfile is in progress')
+        data = b''.join(list_of_data)
+        if data:
+            self.write(data)
+
+    cdef int _write_ready(self) except -1:
+        # Flush the queue: one sendmsg() over up to IOV_BATCH buffers.
+        cdef iovec iov[IOV_BATCH]
+        cdef msghdr msg
+        cdef int cnt = 0
+        cdef Py_ssize_t i, nbuf, off, blen
+        cdef ssize_t n
+        cdef int err
+        cdef bytes b
+        if self._conn_lost or not self._wsize:
+            return 0
+        nbuf = len(self._wbuf)
+        i = self._wi
+        off = self._woff
+        while i < nbuf and cnt < IOV_BATCH:
+            b = <bytes>self._wbuf[i]
+            iov[cnt].iov_base = PyBytes_AS_STRING(b) + off
+            iov[cnt].iov_len = PyBytes_GET_SIZE(b) - off
+            off = 0
+            cnt += 1
+            i += 1
+        memset(&msg, 0, sizeof(msg))
+        msg.msg_iov = iov
+        msg.msg_iovlen = cnt
+        n = sendmsg(self.fd, &msg, MSG_NOSIGNAL)
+        if n < 0:
+            err = errno
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return 0
+            exc = _os_error(err)
+            self._clear_wbuf()
+            self._set_io()
+            self._fatal_error(exc, 'Fatal write error on socket transport')
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_exception(exc)
+            return 0
+        self._consume(n)
+        self._maybe_resume_protocol()   # may queue more
+        if not self._wsize:
+            self._set_io()
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_result(None)
+            if self._closing:
+                self._call_connection_lost(None)
+            elif self._eof:
+                self._sock_obj.shutdown(SHUT_WR)
+        return 0
+
+    cdef int _consume(self, Py_ssize_t n) except -1:
+        cdef Py_ssize_t blen
+        self._wsize -= n
+        if not self._wsize:
+            self._clear_wbuf()
+            return 0
+        while n > 0:
+            blen = PyBytes_GET_SIZE(<bytes>self._wbuf[self._wi]) - self._woff
+            if n >= blen:
+                n -= blen
+                self._wbuf[self._wi] = None
+                self._wi += 1
+                self._woff = 0
+            else:
+                self._woff += n
+                n = 0
+        if self._wi >= 64 and self._wi * 2 >= len(self._wbuf):
+            del self._wbuf[:self._wi]
+            self._wi = 0
+        return 0
+
+    cdef void _clear_wbuf(self) noexcept:
+        self._wbuf = []
+        self._wi = 0
+        self._woff = 0
+        self._wsize = 0
+
+    def can_write_eof(self):
+        """True: sockets can half-close."""
+        return True
+
+    def write_eof(self):
+        """Close the write end once the queue is flushed (shutdown(SHUT_WR))."""
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._wsize:
+            self._sock_obj.shutdown(SHUT_WR)
+
+    # ------------------------------------------------------------------
+    # flow control (asyncio's _FlowControlMixin)
+
+    cdef int _maybe_pause_protocol(self) except -1:
+        if self._wsize <= self._high_water or self._protocol_paused:
+            return 0
+        self._protocol_paused = True
+        try:
+            self._proto.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._tloop.call_exception_handler({
+                'message': 'protocol.pause_writing() failed',
+                'exception': exc,
+                'transport': self,
+                'protocol': self._proto,
+            })
+        return 0
+
+    cdef int _maybe_resume_protocol(self) except -1:
+        if self._protocol_paused and self._wsize <= self._low_water:
+            self._protocol_paused = False
+            try:
+                self._proto.resume_writing()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._tloop.call_exception_handler({
+                    'message': 'protocol.resume_writing() failed',
+                    'exception': exc,
+                    'transport': self,
+                    'protocol': self._proto,
+                })
+        return 0
+
+    def get_write_buffer_limits(self):
+        """(low, high) water marks of the write buffer."""
+        return (self._low_water, self._high_water)
+
+    def _set_write_buffer_limits(self, high=None, low=None):
+        if high is None:
+            if low is None:
+                high = 64 * 1024
+            else:
+                high = 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(
+                f'high ({high!r}) must be >= low ({low!r}) must be >= 0')
+        self._high_water = high
+        self._low_water = low
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        """Set the water marks (high defaults to 64 KiB, low to high // 4)."""
+        self._set_write_buffer_limits(high=high, low=low)
+        self._maybe_pause_protocol()
+
+    def get_write_buffer_size(self):
+        """Bytes queued and not yet sent."""
+        return self._wsize
+
+    # ------------------------------------------------------------------
+    # reading control
+
+    def is_reading(self):
+        """True unless reading is paused or the transport is closing."""
+        return not self._closing and not self._paused
+
+    def pause_reading(self):
+        """Stop calling the protocol with data until resume_reading()."""
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._rd_on = False
+        self._set_io()
+        if self._tloop._debug:
+            aio_logger.debug("%r pauses reading", self)
+
+    def resume_reading(self):
+        """Resume delivering data after pause_reading()."""
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._rd_on = True
+        self._set_io()
+        if self._tloop._debug:
+            aio_logger.debug("%r resumes reading", self)
+
+    # ------------------------------------------------------------------
+    # protocol and extra info
+
+    def set_protocol(self, protocol):
+        """Use *protocol* from now on (Protocol or BufferedProtocol)."""
+        self._buffered = isinstance(protocol, aio_BufferedProtocol)
+        self._proto = protocol
+        self._protocol_connected = True
+
+    def get_protocol(self):
+        """The current protocol."""
+        return self._proto
+
+    def get_extra_info(self, name, default=None):
+        """'socket' (the real socket.socket), 'sockname', 'peername', ..."""
+        return self._extra.get(name, default)
+
+    # ------------------------------------------------------------------
+    # closing
+
+    def is_closing(self):
+        """True once close() or abort() was called or the connection was lost."""
+        return self._closing
+
+    def close(self):
+        """Close after flushing the queue; connection_lost(None) follows."""
+        if self._closing:
+            return
+        self._closing = True
+        self._rd_on = False
+        if not self._wsize:
+            self._conn_lost += 1
+            self._set_io()
+            self._tloop.call_soon(self._call_connection_lost_py, None, context=self._ctx)
+        else:
+            self._set_io()
+
+    def abort(self):
+        """Close at once, dropping queued data; connection_lost(None) follows."""
+        self._force_close(None)
+
+    def _fatal_error(self, exc, message='Fatal error on transport'):
+        if isinstance(exc, OSError):
+            if self._tloop._debug:
+                aio_logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._tloop.call_exception_handler({
+                'message': message,
+                'exception': exc,
+                'transport': self,
+                'protocol': self._proto,
+            })
+        self._force_close(exc)
+
+    def _force_close(self, exc):
+        if self._conn_lost:
+            return
+        if self._wsize:
+            self._clear_wbuf()
+        self._closing = True
+        self._rd_on = False
+        self._set_io()
+        self._conn_lost += 1
+        self._tloop.call_soon(self._call_connection_lost_py, exc, context=self._ctx)
+
+    def _call_connection_lost_py(self, exc):
+        self._call_connection_lost(exc)
+
+    cdef int _call_connection_lost(self, exc) except -1:
+        try:
+            if self._protocol_connected:
+                self._proto.connection_lost(exc)
+        finally:
+            self._unregister()
+            if self._sock_obj is not None:
+                self._sock_obj.close()
+                self._sock_obj = None
+            self._proto = None
+            server = self._server_obj
+            if server is not None:
+                self._server_obj = None
+                if PY313:
+                    server._detach(self)
+                else:
+                    server._detach()
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_exception(
+                    ConnectionError("Connection is closed by peer"))
+        return 0
+
+    # ------------------------------------------------------------------
+    # sendfile support (the loop's borrowed _sendfile_native)
+
+    def _make_empty_waiter(self):
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        self._empty_waiter = self._tloop.create_future()
+        if not self._wsize:
+            self._empty_waiter.set_result(None)
+        return self._empty_waiter
+
+    def _reset_empty_waiter(self):
+        self._empty_waiter = None
+
+    # ------------------------------------------------------------------
+
+    def __repr__(self):
+        info = [self.__class__.__name__]
+        if self._sock_obj is None:
+            info.append('closed')
+        elif self._closing:
+            info.append('closing')
+        info.append(f'fd={self._sock_fd}')
+        if self._sock_obj is not None and not self._tloop._closed:
+            info.append('read=polling' if self.events & EV_READ else 'read=idle')
+            state = 'polling' if self.events & EV_WRITE else 'idle'
+            info.append(f'write=<{state}, bufsize={self._wsize}>')
+        return '<{}>'.format(' '.join(info))
+
+    def __del__(self):
+        if self._sock_obj is not None:
+            _tr_warnings.warn(f"unclosed transport {self!r}", ResourceWarning,
+                              source=self)
+            self._sock_obj.close()
+            self._sock_obj = None
+            server = self._server_obj
+            if server is not None:
+                self._server_obj = None
+                if PY313:
+                    server._detach(self)
+                else:
+                    server._detach()
