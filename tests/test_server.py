@@ -1,0 +1,137 @@
+"""Server objects: close, wait_closed, serve_forever, async with, close_clients/abort_clients."""
+import asyncio
+import socket
+import sys
+
+import pytest
+
+from nethelpers import Collect, EchoProtocol
+
+
+def test_server_surface_and_close(loop):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0, start_serving=False)
+        assert not srv.is_serving()
+        assert srv.get_loop() is loop
+        await srv.start_serving()
+        assert srv.is_serving()
+        (sock,) = srv.sockets
+        port = sock.getsockname()[1]
+        tr, proto = await loop.create_connection(lambda: Collect(loop, 2), "127.0.0.1", port)
+        tr.write(b"hi")
+        assert await asyncio.wait_for(proto.got, 5) == b"hi"
+        srv.close()
+        assert not srv.is_serving()
+        assert srv.sockets == ()
+        # A closed server accepts nothing more.
+        with pytest.raises(ConnectionRefusedError):
+            await loop.create_connection(lambda: Collect(loop), "127.0.0.1", port)
+        tr.close()
+        await proto.done
+        await asyncio.wait_for(srv.wait_closed(), 5)
+
+    loop.run_until_complete(main())
+
+
+def test_server_async_with_and_serve_forever(loop):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        async with srv:
+            task = asyncio.ensure_future(srv.serve_forever())
+            await asyncio.sleep(0.01)
+            assert srv.is_serving()
+            with pytest.raises(RuntimeError, match="is already being awaited on serve_forever"):
+                await srv.serve_forever()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert not srv.is_serving()   # serve_forever's cancellation closed it
+        assert srv.sockets == ()
+
+    loop.run_until_complete(main())
+
+
+def test_server_several_hosts_and_sock(loop):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, ["127.0.0.1", "127.0.0.1"], 0,
+                                       reuse_address=True, backlog=10)
+        assert len(srv.sockets) >= 1
+        srv.close()
+        await srv.wait_closed()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        srv = await loop.create_server(EchoProtocol, sock=s)
+        port = srv.sockets[0].getsockname()[1]
+        tr, proto = await loop.create_connection(lambda: Collect(loop, 1), "127.0.0.1", port)
+        tr.write(b"z")
+        assert await asyncio.wait_for(proto.got, 5) == b"z"
+        tr.close()
+        await proto.done
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+
+
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="close_clients/abort_clients are new in 3.13")
+@pytest.mark.parametrize("how", ["close_clients", "abort_clients"])
+def test_close_and_abort_clients(loop, how):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        clients = []
+        for _ in range(3):
+            tr, proto = await loop.create_connection(lambda: Collect(loop, 1), "127.0.0.1", port)
+            tr.write(b"x")
+            await asyncio.wait_for(proto.got, 5)
+            clients.append(proto)
+        srv.close()
+        getattr(srv, how)()
+        await asyncio.wait_for(srv.wait_closed(), 5)
+        for proto in clients:
+            exc = await asyncio.wait_for(proto.done, 5)
+            # close_clients: orderly EOF; abort_clients: RST or EOF.
+            assert exc is None or isinstance(exc, ConnectionError)
+
+    loop.run_until_complete(main())
+
+
+def test_wait_closed_waits_for_connections(loop):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        tr, proto = await loop.create_connection(lambda: Collect(loop, 1), "127.0.0.1", port)
+        tr.write(b"x")
+        await proto.got
+        srv.close()
+        waiter = asyncio.ensure_future(srv.wait_closed())
+        await asyncio.sleep(0.05)
+        if sys.version_info >= (3, 12):
+            assert not waiter.done()    # the connection is still open
+        tr.close()
+        await asyncio.wait_for(waiter, 5)
+
+    loop.run_until_complete(main())
+
+
+def test_connect_accepted_socket(loop):
+    async def main():
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen()
+        csock = socket.create_connection(lsock.getsockname())
+        conn, _ = lsock.accept()
+        lsock.close()
+        tr, proto = await loop.connect_accepted_socket(EchoProtocol, conn)
+        csock.sendall(b"ping")
+        csock.settimeout(5)
+        got = await loop.run_in_executor(None, csock.recv, 10)
+        assert got == b"ping"
+        csock.close()
+        for _ in range(100):
+            if "CL" in proto.calls:
+                break
+            await asyncio.sleep(0.01)
+        assert proto.calls[-1] == "CL"
+
+    loop.run_until_complete(main())

@@ -1,0 +1,205 @@
+"""Transport failure paths: peer reset, protocol errors, closed transports, fd-reuse churn."""
+import asyncio
+import os
+import random
+import socket
+import struct
+
+import pytest
+
+from nethelpers import Collect, EchoProtocol
+
+
+def test_peer_reset_mid_write(loop):
+    async def main():
+        accepted = loop.create_future()
+
+        class Server(asyncio.Protocol):
+            def connection_made(self, transport):
+                accepted.set_result(transport)
+                transport.pause_reading()
+
+        srv = await loop.create_server(Server, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        errors = []
+        loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+        lost = []
+
+        class Writer(Collect):
+            def connection_lost(self, exc):
+                lost.append(exc)
+                super().connection_lost(exc)
+
+        tr, proto = await loop.create_connection(lambda: Writer(loop), "127.0.0.1", port)
+        server_tr = await accepted
+        for _ in range(200):
+            tr.write(b"x" * 65536)          # far more than the socket buffers hold
+        assert tr.get_write_buffer_size() > 0
+        # Reset from the peer: SO_LINGER 0 then close sends RST.
+        ssock = server_tr.get_extra_info("socket")
+        ssock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        server_tr.abort()
+        exc = await asyncio.wait_for(proto.done, 5)
+        await asyncio.sleep(0.05)
+        assert isinstance(exc, ConnectionError)
+        assert len(lost) == 1
+        assert errors == []                  # an OSError is not "unexpected"
+        assert tr.is_closing()
+        tr.write(b"more")                    # ignored after connection loss
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+
+
+def test_data_received_raising_goes_to_exception_handler(loop):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        errors = []
+        loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+
+        class Bad(Collect):
+            def data_received(self, data):
+                raise ZeroDivisionError("boom")
+
+        tr, proto = await loop.create_connection(lambda: Bad(loop), "127.0.0.1", port)
+        tr.write(b"x")
+        exc = await asyncio.wait_for(proto.done, 5)
+        assert isinstance(exc, ZeroDivisionError)
+        assert len(errors) == 1
+        ctx = errors[0]
+        assert ctx["message"] == "Fatal error: protocol.data_received() call failed."
+        assert ctx["exception"] is exc
+        assert ctx["transport"] is tr and ctx["protocol"] is proto
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+
+
+def test_methods_on_closed_transport(loop):
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        tr, proto = await loop.create_connection(lambda: Collect(loop), "127.0.0.1", port)
+        tr.close()
+        await proto.done
+        assert tr.is_closing()
+        assert not tr.is_reading()
+        tr.close()               # idempotent
+        tr.abort()
+        tr.pause_reading()
+        tr.resume_reading()
+        tr.write_eof()           # no-op once closing
+        tr.write(b"x")           # silently dropped (conn lost)
+        tr.writelines([b"y"])
+        with pytest.raises(TypeError, match="data argument must be a bytes-like object, not 'str'"):
+            tr.write("text")
+        assert tr.get_write_buffer_size() == 0
+        assert tr.get_extra_info("peername") == ("127.0.0.1", port)
+        assert "closed" in repr(tr)
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+
+
+def test_write_after_loop_closed_connection_lost_once(loop_factory):
+    lp = loop_factory()
+    try:
+        async def main():
+            srv = await lp.create_server(EchoProtocol, "127.0.0.1", 0)
+            port = srv.sockets[0].getsockname()[1]
+            tr, proto = await lp.create_connection(lambda: Collect(lp), "127.0.0.1", port)
+            srv.close()
+            return tr, proto
+        tr, proto = lp.run_until_complete(main())
+        tr.abort()
+        lp.run_until_complete(asyncio.sleep(0.01))
+        assert proto.calls.count("CL") == 1
+    finally:
+        lp.close()
+    coro = asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        lp.run_until_complete(coro)
+    coro.close()
+
+
+def test_fd_reuse_churn(loop):
+    """Short connections, some cancelled mid-flight: every reply matches its request."""
+    rng = random.Random(1234)
+    n = 3000
+
+    async def handle(reader, writer):
+        try:
+            line = await reader.readline()
+            await asyncio.sleep(rng.random() * 0.002)
+            writer.write(line)
+            await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def one(port, i):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            msg = b"%d-%s\n" % (i, os.urandom(8).hex().encode())
+            writer.write(msg)
+            reply = await reader.readline()
+            assert reply == msg, (reply, msg)
+            return True
+        finally:
+            writer.close()
+
+    async def main():
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1000)
+        port = srv.sockets[0].getsockname()[1]
+        done = 0
+        for start in range(0, n, 200):
+            tasks = [asyncio.ensure_future(one(port, i)) for i in range(start, start + 200)]
+            await asyncio.sleep(0)
+            for t in tasks:
+                if rng.random() < 0.1:
+                    loop.call_later(rng.random() * 0.003, t.cancel)
+            for t in tasks:
+                try:
+                    if await t:
+                        done += 1
+                except asyncio.CancelledError:
+                    pass
+        srv.close()
+        await srv.wait_closed()
+        assert done > n // 2
+
+    loop.run_until_complete(asyncio.wait_for(main(), 120))
+
+
+def test_many_concurrent_connections(loop):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 2 * 1000 + 200
+    if soft < want:
+        if hard != resource.RLIM_INFINITY and hard < want:
+            pytest.skip("fd limit too low")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0, backlog=2000)
+        port = srv.sockets[0].getsockname()[1]
+        conns = []
+        for i in range(1000):
+            conns.append(await loop.create_connection(lambda: Collect(loop, 6), "127.0.0.1", port))
+        for i, (tr, _) in enumerate(conns):
+            tr.write(b"%06d" % i)
+        for i, (tr, proto) in enumerate(conns):
+            assert await asyncio.wait_for(proto.got, 10) == b"%06d" % i
+            tr.close()
+        srv.close()
+        await srv.wait_closed()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
