@@ -21,7 +21,9 @@ PyOS_BeforeFork/AfterFork).
 import inspect
 import itertools
 import os
+import signal
 import threading
+import weakref
 from asyncio import base_events, unix_events
 from asyncio.log import logger
 
@@ -68,11 +70,20 @@ def _reap_orphans(children):
         os.close(pidfd)
 
 
+# Every tideloop loop alive in this process, for the after-fork hook below.
+_loops = weakref.WeakSet()
+
+
 class UnixMixin:
     """Subprocesses and pipes for tideloop's EventLoop (a base class of it)."""
 
     # pid -> pidfd of the children watched through the poller.
     _tl_children = None
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls, *args, **kwargs)
+        _loops.add(self)
+        return self
 
     async def _make_subprocess_transport(self, protocol, args, shell,
                                          stdin, stdout, stderr, bufsize,
@@ -151,6 +162,56 @@ class UnixMixin:
                 target=_reap_orphans, args=(list(children.items()),),
                 name=f"tideloop-reaper-{next(_thread_counter)}", daemon=True,
             ).start()
+
+
+def _sighandler_noop(signum, frame):
+    """Stands in, in a forked child, for a parent loop's signal handler."""
+
+
+def _after_fork_in_child():
+    # A forked child must never touch its parent's loops: their wakeup
+    # socket, eventfd and epoll instance are shared with the parent.  asyncio
+    # 3.12+ resets the wakeup fd in the child (gh-66285); tideloop does so on
+    # every Python, and only when the wakeup fd is a tideloop loop's.  The
+    # parent loops' Python-level signal handlers would queue into the child's
+    # copy of the loop and write the parent's eventfd: replace them with a
+    # no-op, as asyncio's own handler is.  Runs only on os.fork() (and for
+    # Popen with preexec_fn), never on an ordinary spawn.
+    ours = set()
+    for lp in list(_loops):
+        if lp.is_closed():
+            continue
+        handlers = lp._signal_handlers
+        # Only loops that already have their wakeup socket (those with
+        # handlers, and the one running in the parent's main thread, which
+        # claimed it): creating it here would register the new socket in the
+        # epoll instance shared with the parent.
+        if handlers or (lp._thread_id is not None and lp._thread_id == _parent_main_ident):
+            ours.add(lp._signal_wakeup_fd())
+        deliver = lp._deliver_signal
+        for sig in list(handlers):
+            try:
+                if signal.getsignal(sig) == deliver:
+                    signal.signal(sig, _sighandler_noop)
+            except (ValueError, OSError):
+                pass
+    try:
+        fd = signal.set_wakeup_fd(-1)
+        if fd != -1 and fd not in ours:
+            signal.set_wakeup_fd(fd)  # the program's own: leave it
+    except (ValueError, OSError):
+        pass
+
+
+_parent_main_ident = None
+
+
+def _before_fork():
+    global _parent_main_ident
+    _parent_main_ident = threading.main_thread().ident
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _borrow(source, names):
