@@ -68,6 +68,8 @@ def test_extra_info_and_nodelay(loop):
     async def main():
         srv, port = await _echo_server(loop)
         tr, proto = await loop.create_connection(lambda: Collect(loop), "127.0.0.1", port)
+        assert isinstance(tr, asyncio.Transport)
+        assert isinstance(tr, asyncio.ReadTransport) and isinstance(tr, asyncio.WriteTransport)
         sock = tr.get_extra_info("socket")
         assert sock.fileno() >= 0
         assert sock.getsockname() == tr.get_extra_info("sockname")

@@ -23,7 +23,9 @@ from asyncio import protocols as _aio_protocols
 from asyncio import constants as _aio_constants
 from asyncio import futures as _aio_futures
 from asyncio import base_events as _aio_base_events
+from asyncio import transports as _aio_transports
 
+_aio_Transport = _aio_transports.Transport
 cdef object aio_BufferedProtocol = _aio_protocols.BufferedProtocol
 cdef object aio_set_result_unless_cancelled = _aio_futures._set_result_unless_cancelled
 cdef object aio_set_nodelay = _aio_base_events._set_nodelay
@@ -43,12 +45,15 @@ cdef object _os_error(int err):
     return OSError(err, _os.strerror(err))
 
 
-cdef class SocketTransport(FdEntry):
-    """asyncio stream transport over a connected socket, compiled.
+cdef class _StreamCore(FdEntry):
+    """The compiled state and logic of one SocketTransport (see below).
 
-    Made by loop._make_socket_transport(); the methods are those of
-    asyncio.Transport.
+    It is the loop's FdEntry for the socket's fd.  Users and protocols only
+    ever see its face, the SocketTransport, whose hot methods are this
+    object's bound methods.
     """
+
+    cdef object _face
 
     cdef Loop _tloop
     cdef object _sock_obj
@@ -74,13 +79,9 @@ cdef class SocketTransport(FdEntry):
     cdef public int _sock_fd
     cdef object __weakref__
 
-    _start_tls_compatible = True
-    _sendfile_compatible = SENDFILE_TRY_NATIVE
-    max_size = RECV_SIZE
-
-    def __init__(self, Loop loop, sock, protocol, waiter=None, extra=None,
-                 server=None):
+    def _setup(self, face, Loop loop, sock, protocol, waiter, extra, server):
         cdef FdEntry old
+        self._face = face
         self._tloop = loop
         self._ctx = PyContext_CopyCurrent()
         self._extra = {} if extra is None else dict(extra)
@@ -101,13 +102,14 @@ cdef class SocketTransport(FdEntry):
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self.set_protocol(protocol)
+        face._extra = self._extra
         self._server_obj = server
         if server is not None:
             if PY313:
-                server._attach(self)
+                server._attach(face)
             else:
                 server._attach()
-        loop._transports[self.fd] = self
+        loop._transports[self.fd] = face
         # A reader/writer someone left on this fd is replaced, as a new
         # selector key would replace it in asyncio.
         old = loop._entry(self.fd)
@@ -120,7 +122,7 @@ cdef class SocketTransport(FdEntry):
             loop._fd_table[self.fd] = None
         # Disable Nagle: small writes go out without waiting for an ACK.
         aio_set_nodelay(sock)
-        loop.call_soon(self._proto.connection_made, self, context=self._ctx)
+        loop.call_soon(self._proto.connection_made, face, context=self._ctx)
         # Reading starts only once connection_made() has run.
         loop.call_soon(self._start_reading, context=self._ctx)
         if waiter is not None:
@@ -293,7 +295,7 @@ cdef class SocketTransport(FdEntry):
 
     cdef int _read_ready_on_eof(self) except -1:
         if self._tloop._debug:
-            aio_logger.debug("%r received EOF", self)
+            aio_logger.debug("%r received EOF", self._face)
         try:
             keep_open = self._proto.eof_received()
         except (SystemExit, KeyboardInterrupt):
@@ -480,7 +482,7 @@ cdef class SocketTransport(FdEntry):
             self._tloop.call_exception_handler({
                 'message': 'protocol.pause_writing() failed',
                 'exception': exc,
-                'transport': self,
+                'transport': self._face,
                 'protocol': self._proto,
             })
         return 0
@@ -496,7 +498,7 @@ cdef class SocketTransport(FdEntry):
                 self._tloop.call_exception_handler({
                     'message': 'protocol.resume_writing() failed',
                     'exception': exc,
-                    'transport': self,
+                    'transport': self._face,
                     'protocol': self._proto,
                 })
         return 0
@@ -543,7 +545,7 @@ cdef class SocketTransport(FdEntry):
         self._rd_on = False
         self._set_io()
         if self._tloop._debug:
-            aio_logger.debug("%r pauses reading", self)
+            aio_logger.debug("%r pauses reading", self._face)
 
     def resume_reading(self):
         """Resume delivering data after pause_reading()."""
@@ -553,7 +555,7 @@ cdef class SocketTransport(FdEntry):
         self._rd_on = True
         self._set_io()
         if self._tloop._debug:
-            aio_logger.debug("%r resumes reading", self)
+            aio_logger.debug("%r resumes reading", self._face)
 
     # ------------------------------------------------------------------
     # protocol and extra info
@@ -599,12 +601,12 @@ cdef class SocketTransport(FdEntry):
     def _fatal_error(self, exc, message='Fatal error on transport'):
         if isinstance(exc, OSError):
             if self._tloop._debug:
-                aio_logger.debug("%r: %s", self, message, exc_info=True)
+                aio_logger.debug("%r: %s", self._face, message, exc_info=True)
         else:
             self._tloop.call_exception_handler({
                 'message': message,
                 'exception': exc,
-                'transport': self,
+                'transport': self._face,
                 'protocol': self._proto,
             })
         self._force_close(exc)
@@ -637,7 +639,7 @@ cdef class SocketTransport(FdEntry):
             if server is not None:
                 self._server_obj = None
                 if PY313:
-                    server._detach(self)
+                    server._detach(self._face)
                 else:
                     server._detach()
             if self._empty_waiter is not None:
@@ -662,7 +664,7 @@ cdef class SocketTransport(FdEntry):
     # ------------------------------------------------------------------
 
     def __repr__(self):
-        info = [self.__class__.__name__]
+        info = [type(self._face).__name__]
         if self._sock_obj is None:
             info.append('closed')
         elif self._closing:
@@ -674,16 +676,132 @@ cdef class SocketTransport(FdEntry):
             info.append(f'write=<{state}, bufsize={self._wsize}>')
         return '<{}>'.format(' '.join(info))
 
-    def __del__(self):
+    def _unclosed(self):
+        # The face is being finalized with the socket still open.
         if self._sock_obj is not None:
             _tr_warnings.warn(f"unclosed transport {self!r}", ResourceWarning,
-                              source=self)
+                              source=self._face)
             self._sock_obj.close()
             self._sock_obj = None
             server = self._server_obj
             if server is not None:
                 self._server_obj = None
                 if PY313:
-                    server._detach(self)
+                    server._detach(self._face)
                 else:
                     server._detach()
+
+
+# The face: a real asyncio.Transport subclass (so isinstance() checks pass;
+# a compiled class cannot subclass it, its __slots__ layout conflicts).  Its
+# hot methods are slots holding the core's bound methods, so calling
+# transport.write(data) costs no extra Python frame.
+_HOT = ('write', 'writelines', 'is_closing', 'is_reading', 'get_extra_info',
+        'get_write_buffer_size', 'pause_reading', 'resume_reading',
+        'get_protocol', 'set_protocol', 'close', 'abort')
+
+
+class SocketTransport(_aio_Transport):
+    """asyncio stream transport over a connected socket (TCP or Unix).
+
+    Made by loop._make_socket_transport(); the methods are asyncio.Transport's.
+    The work is done by a compiled _StreamCore; see transports/stream.pxi.
+    """
+
+    __slots__ = ('_core', '__weakref__') + _HOT
+
+    _start_tls_compatible = True
+    _sendfile_compatible = SENDFILE_TRY_NATIVE
+    max_size = RECV_SIZE
+
+    def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
+        core = _StreamCore.__new__(_StreamCore)
+        self._core = core
+        self.write = core.write
+        self.writelines = core.writelines
+        self.is_closing = core.is_closing
+        self.is_reading = core.is_reading
+        self.get_extra_info = core.get_extra_info
+        self.get_write_buffer_size = core.get_write_buffer_size
+        self.pause_reading = core.pause_reading
+        self.resume_reading = core.resume_reading
+        self.get_protocol = core.get_protocol
+        self.set_protocol = core.set_protocol
+        self.close = core.close
+        self.abort = core.abort
+        core._setup(self, loop, sock, protocol, waiter, extra, server)
+
+    def write_eof(self):
+        """Close the write end once the queue is flushed (shutdown(SHUT_WR))."""
+        self._core.write_eof()
+
+    def can_write_eof(self):
+        """True: sockets can half-close."""
+        return True
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        """Set the water marks (high defaults to 64 KiB, low to high // 4)."""
+        self._core.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_limits(self):
+        """(low, high) water marks of the write buffer."""
+        return self._core.get_write_buffer_limits()
+
+    def _set_write_buffer_limits(self, high=None, low=None):
+        self._core._set_write_buffer_limits(high, low)
+
+    def _fatal_error(self, exc, message='Fatal error on transport'):
+        self._core._fatal_error(exc, message)
+
+    def _force_close(self, exc):
+        self._core._force_close(exc)
+
+    def _make_empty_waiter(self):
+        return self._core._make_empty_waiter()
+
+    def _reset_empty_waiter(self):
+        self._core._reset_empty_waiter()
+
+    @property
+    def _sock(self):
+        return self._core._sock
+
+    @property
+    def _sock_fd(self):
+        return self._core._sock_fd
+
+    @property
+    def _loop(self):
+        return self._core._loop
+
+    @property
+    def _protocol(self):
+        return self._core._protocol
+
+    @property
+    def _server(self):
+        return self._core._server
+
+    @property
+    def _closing(self):
+        return self._core._closing
+
+    @property
+    def _conn_lost(self):
+        return self._core._conn_lost
+
+    @property
+    def _empty_waiter(self):
+        return self._core._empty_waiter
+
+    @property
+    def _protocol_paused(self):
+        return self._core._protocol_paused
+
+    def __repr__(self):
+        return repr(self._core)
+
+    def __del__(self):
+        core = getattr(self, '_core', None)
+        if core is not None:
+            core._unclosed()
