@@ -138,7 +138,22 @@ def _test_runners(module):
     module.BaseTest.new_loop = new_loop
 
 
+def _test_unix_events(module):
+    # The pipe transport tests drive asyncio's _UnixReadPipeTransport /
+    # _UnixWritePipeTransport with a mocked os module and check the fake
+    # loop's ``readers``/``writers``/``assert_reader``: test_utils.TestLoop
+    # internals.  They keep the TestLoop (tideloop borrows those very
+    # transport classes; tests/test_pipes.py covers them on the real loop).
+    def new_test_loop(self, gen=None):
+        harness.note_test_loop()
+        return _ORIGINAL_NEW_TEST_LOOP(self, gen)
+
+    for name in ("UnixReadPipeTransportTests", "UnixWritePipeTransportTests"):
+        getattr(module, name).new_test_loop = new_test_loop
+
+
 _RETARGETS = {
+    "test_unix_events": _test_unix_events,
     "test_tasks": _test_tasks,
     "test_events": _test_events,
     "test_sock_lowlevel": _test_sock_lowlevel,

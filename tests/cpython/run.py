@@ -49,6 +49,9 @@ MODULES = (
     "test_sock_lowlevel",
     "test_events",
     "test_base_events",
+    # Issue 4: processes, pipes and signals.
+    "test_subprocess",
+    "test_unix_events",
 )
 
 PREFIX = "test.test_asyncio."

@@ -48,14 +48,6 @@ SKIPS = {
     "test_events.LoopUnderTest.test_connect_accepted_socket": TRANSPORTS,
     "test_events.LoopUnderTest.test_server_close": TRANSPORTS,
     "test_events.LoopUnderTest.test_datagram_send_to_non_listening_address": TRANSPORTS,
-    "test_events.LoopUnderTest.test_read_pipe": PIPES,
-    "test_events.LoopUnderTest.test_unclosed_pipe_transport": PIPES,
-    "test_events.LoopUnderTest.test_read_pty_output": PIPES,
-    "test_events.LoopUnderTest.test_write_pipe": PIPES,
-    "test_events.LoopUnderTest.test_write_pipe_disconnect_on_close": PIPES,
-    "test_events.LoopUnderTest.test_write_pty": PIPES,
-    "test_events.LoopUnderTest.test_bidirectional_pty": PIPES,
-    "test_events.LoopUnderTest.test_subprocess_*": SUBPROCESS,
     # The Py variant swaps asyncio.events' C running-loop accessors for their
     # pure-Python twins (events._py__set_running_loop ...); tideloop sets the
     # running loop through the C accessor directly (CONTRACT.md 1b), as the
@@ -65,6 +57,30 @@ SKIPS = {
     "test_events.TestPyGetEventLoop.test_get_event_loop_returns_running_loop2":
         "private: swaps asyncio.events._set_running_loop for events._py__set_running_loop",
     "test_events.TestServer.test_get_loop": TRANSPORTS,
+
+    # ------------------------------------------------------------------ test_subprocess
+    # tideloop watches its own children (pidfd in the poller, waitpid thread
+    # as fallback) and never consults asyncio's deprecated child watchers.
+    "test_subprocess.SubprocessFastWatcherTests.*":
+        "private: installs asyncio's FastChildWatcher, whose SIGCHLD handler reaps every "
+        "child with waitpid(-1), tideloop's too (tideloop uses no asyncio child watcher)",
+    "test_subprocess.GenericWatcherTests.test_create_subprocess_fails_with_inactive_watcher":
+        "private: sets a mocked asyncio child watcher and expects its is_active() check "
+        "(tideloop uses no asyncio child watcher)",
+
+    # ------------------------------------------------------------------ test_unix_events
+    "test_unix_events.SelectorEventLoopUnixSockSendfileTests.test_sock_sendfile_blocking_error":
+        "private: reads loop._selector",
+    "test_unix_events.SelectorEventLoopUnixSockSendfileTests.test_sock_sendfile_cancel1":
+        "private: reads loop._selector",
+    "test_unix_events.SelectorEventLoopUnixSockSendfileTests.test_sock_sendfile_cancel2":
+        "private: reads loop._selector",
+    "test_unix_events.SelectorEventLoopUnixSockSendfileTests.test_sock_sendfile_exception":
+        "private: reads loop._selector",
+    "test_unix_events.SelectorEventLoopUnixSockSendfileTests.test_sock_sendfile_os_error_first_call":
+        "private: reads loop._selector",
+    "test_unix_events.SelectorEventLoopUnixSockSendfileTests.test_sock_sendfile_os_error_next_call":
+        "private: reads loop._selector",
 
     # ------------------------------------------------------------------ test_sock_lowlevel
     "test_sock_lowlevel.LoopUnderTest.test_create_connection_sock": TRANSPORTS,
