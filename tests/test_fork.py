@@ -99,9 +99,12 @@ def test_fork_child_runs_new_loop_parent_keeps_working(loop, loop_factory):
 
 def test_fork_child_run_helper(loop, loop_name):
     """tideloop.run / asyncio.run in a child forked from inside a running loop."""
-    import tideloop
+    if loop_name == "tideloop":
+        import tideloop
 
-    runner = tideloop.run if loop_name == "tideloop" else asyncio.run
+        runner = tideloop.run
+    else:
+        runner = asyncio.run
 
     async def child_main():
         await asyncio.sleep(0.01)
