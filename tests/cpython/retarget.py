@@ -8,6 +8,9 @@ Some test_asyncio classes do not ask the policy for a loop; they build one:
   Those tests are about the loop, so they are replaced by ONE class,
   ``LoopUnderTest``, built from the same mixins the way test_events.py builds
   its own, with ``create_event_loop`` returning the loop under test.
+- test_sendfile's per-selector classes likewise become ``LoopUnderTest``;
+  test_server, test_buffered_proto and test_sslproto's Selector* functional
+  classes get ``new_loop()`` returning the loop under test.
 - test_base_events.BaseEventLoopWithSelectorTests builds
   ``asyncio.SelectorEventLoop()`` in setUp: replaced the same way.
 - ``test_utils.TestCase.new_test_loop()`` called without a fake-time script
@@ -90,6 +93,26 @@ def _test_base_events(module):
     )
 
 
+def _test_sendfile(module):
+    from test.test_asyncio import utils as test_utils
+
+    _drop(module, _SELECTOR_CLASSES)
+    module.LoopUnderTest = type(
+        "LoopUnderTest",
+        (module.SendfileTestsBase, test_utils.TestCase),
+        {"create_event_loop": _create_event_loop, "__module__": module.__name__},
+    )
+
+
+def _new_loop_method(class_name, drop=()):
+    # Functional test classes (func_tests.FunctionalTestCaseMixin) whose
+    # new_loop() returns asyncio.SelectorEventLoop(): the loop under test instead.
+    def fix(module):
+        _drop(module, drop)
+        getattr(module, class_name).new_loop = lambda self: harness.new_loop()
+    return fix
+
+
 def _test_tasks(module):
     # GatherTestsBase drives its loops with ``while loop._ready: run_briefly()``
     # (a BaseEventLoop attribute): its classes keep asyncio's TestLoop.
@@ -160,6 +183,11 @@ _RETARGETS = {
     "test_base_events": _test_base_events,
     "test_pep492": _test_pep492,
     "test_runners": _test_runners,
+    "test_sendfile": _test_sendfile,
+    "test_server": _new_loop_method("SelectorStartServerTests", ["ProactorStartServerTests"]),
+    "test_buffered_proto": _new_loop_method(
+        "BufferedProtocolSelectorTests", ["BufferedProtocolProactorTests"]),
+    "test_sslproto": _new_loop_method("SelectorStartTLSTests", ["ProactorStartTLSTests"]),
 }
 
 

@@ -52,6 +52,13 @@ MODULES = (
     # Issue 4: processes, pipes and signals.
     "test_subprocess",
     "test_unix_events",
+    # Issue 3: network transports, servers, TLS, sendfile.
+    "test_streams",
+    "test_server",
+    "test_buffered_proto",
+    "test_sendfile",
+    "test_ssl",
+    "test_sslproto",
 )
 
 PREFIX = "test.test_asyncio."
