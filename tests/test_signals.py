@@ -17,7 +17,9 @@ except ImportError:  # the compiled core is not built: the asyncio.run cases sti
     tideloop = None
 
 PY = sys.executable
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+# The child programs import the same tideloop as this process.
+SRC = (os.path.dirname(os.path.dirname(os.path.abspath(tideloop.__file__))) if tideloop is not None
+       else os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 
 def run_forever_guarded(loop, timeout=5.0):
