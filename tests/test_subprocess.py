@@ -412,3 +412,18 @@ def test_child_reaped_after_loop_closed(loop_factory, loop_name):
     else:
         pytest.fail(f"child {pid} was never reaped")
     assert_no_children()
+
+
+def test_status_collected_by_popen_poll(loop, loop_name):
+    """A status reaped by Popen.poll() (send_signal on 3.11/3.12) is the one reported."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("true")
+        time.sleep(0.3)  # the child exits while the loop is blocked
+        p.send_signal(signal.SIGTERM)  # 3.11/3.12: Popen.poll() reaps it here
+        return await p.wait()
+
+    rc = run(loop, main())
+    if loop_name == "asyncio" and sys.version_info[:2] == (3, 12):
+        assert rc == 255  # asyncio's pidfd watcher finds the status gone
+    else:
+        assert rc == 0
