@@ -53,7 +53,7 @@ def test_buffered_protocol_echo(loop):
         srv, port = await _echo_server(loop)
         tr, proto = await loop.create_connection(
             lambda: BufferedCollect(loop, len(payload)), "127.0.0.1", port)
-        tr.writelines([payload[:1000], memoryview(payload)[1000:], b""])
+        tr.writelines([payload[:1000], payload[1000:]])
         assert await asyncio.wait_for(proto.got, 10) == payload
         assert proto.sizehints == {-1}
         tr.close()

@@ -93,7 +93,6 @@ def test_methods_on_closed_transport(loop):
         tr.resume_reading()
         tr.write_eof()           # no-op once closing
         tr.write(b"x")           # silently dropped (conn lost)
-        tr.writelines([b"y"])
         with pytest.raises(TypeError, match="data argument must be a bytes-like object, not 'str'"):
             tr.write("text")
         assert tr.get_write_buffer_size() == 0

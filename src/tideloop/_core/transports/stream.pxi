@@ -25,7 +25,8 @@ from asyncio import futures as _aio_futures
 from asyncio import base_events as _aio_base_events
 from asyncio import transports as _aio_transports
 
-_aio_Transport = _aio_transports.Transport
+# _FlowControlMixin(Transport): asyncio's sendfile fallback insists on it.
+_aio_Transport = _aio_transports._FlowControlMixin
 cdef object aio_BufferedProtocol = _aio_protocols.BufferedProtocol
 cdef object aio_set_result_unless_cancelled = _aio_futures._set_result_unless_cancelled
 cdef object aio_set_nodelay = _aio_base_events._set_nodelay
