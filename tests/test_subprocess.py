@@ -427,3 +427,58 @@ def test_status_collected_by_popen_poll(loop, loop_name):
         assert rc == 255  # asyncio's pidfd watcher finds the status gone
     else:
         assert rc == 0
+
+
+def test_slow_preexec_fn_does_not_block_loop(loop, loop_name):
+    """A preexec_fn that takes 0.5 s does not stall other tasks (tideloop spawns in a thread)."""
+    if loop_name == "asyncio":
+        pytest.skip("asyncio's loop blocks in Popen until preexec_fn and exec are done")
+
+    async def ticker(ticks):
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    async def main():
+        ticks = []
+        t = asyncio.ensure_future(ticker(ticks))
+        await asyncio.sleep(0.02)
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c", "print('ran')", stdout=PIPE, preexec_fn=lambda: time.sleep(0.5))
+        out, _ = await p.communicate()
+        t.cancel()
+        gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+        return out, p.returncode, max(gaps)
+
+    out, rc, worst_gap = run(loop, main())
+    assert (out, rc) == (b"ran\n", 0)
+    assert worst_gap < 0.3
+
+
+def test_cancelled_while_spawning_leaves_no_child(loop):
+    """Cancelling create_subprocess_exec during a slow preexec_fn leaves no process behind."""
+    async def main():
+        task = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            "sleep", "30", preexec_fn=lambda: time.sleep(0.3)))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return "cancelled"
+        # asyncio's loop spawns synchronously: the task finished first.
+        proc = task.result()
+        proc.kill()
+        await proc.wait()
+        return "spawned"
+
+    run(loop, main())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.05)  # a child still running
+                continue
+        except ChildProcessError:
+            break
+    assert_no_children()

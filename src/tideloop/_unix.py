@@ -18,10 +18,12 @@ thread takes those over).  Spawning is subprocess.Popen without preexec_fn,
 which runs no os.register_at_fork hook (only preexec_fn makes CPython call
 PyOS_BeforeFork/AfterFork).
 """
+import asyncio
 import inspect
 import itertools
 import os
 import signal
+import subprocess
 import threading
 import weakref
 from asyncio import base_events, unix_events
@@ -70,6 +72,49 @@ def _reap_orphans(children):
         os.close(pidfd)
 
 
+def _settle(fut, result, exc):
+    if fut.cancelled():
+        if exc is None:  # nobody wants the process any more
+            _kill_popen(result)
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)
+
+
+def _kill_spawned(fut):
+    if not fut.cancelled() and fut.exception() is None:
+        _kill_popen(fut.result())
+
+
+def _kill_popen(proc, wait=False):
+    # Close our pipe ends, kill the child and reap it (it dies at once):
+    # here if *wait* (a helper thread), else in a new thread (the loop).
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f is not None:
+            f.close()
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    if wait:
+        proc.wait()
+    else:
+        threading.Thread(target=proc.wait, daemon=True).start()
+
+
+class _SpawnedSubprocessTransport(unix_events._UnixSubprocessTransport):
+    """asyncio's subprocess transport around a Popen that already exists.
+
+    BaseSubprocessTransport.__init__ calls _start(args=...); tideloop passes
+    the Popen made in a thread (preexec_fn case) as *args*.
+    """
+
+    def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
+        self._proc = args
+
+
 # Every tideloop loop alive in this process, for the after-fork hook below.
 _loops = weakref.WeakSet()
 
@@ -92,9 +137,19 @@ class UnixMixin:
         # Same flow as asyncio's, with tideloop's watcher instead of
         # events.get_child_watcher().
         waiter = self.create_future()
-        transp = unix_events._UnixSubprocessTransport(
-            self, protocol, args, shell, stdin, stdout, stderr, bufsize,
-            waiter=waiter, extra=extra, **kwargs)
+        if kwargs.get("preexec_fn") is not None:
+            # Popen waits until the child has run preexec_fn and exec'd:
+            # arbitrary Python code, so spawn in a thread, not in the loop.
+            proc = await self._popen_in_thread(
+                args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
+                universal_newlines=False, bufsize=bufsize, **kwargs)
+            transp = _SpawnedSubprocessTransport(
+                self, protocol, proc, shell, stdin, stdout, stderr, bufsize,
+                waiter=waiter, extra=extra, **kwargs)
+        else:
+            transp = unix_events._UnixSubprocessTransport(
+                self, protocol, args, shell, stdin, stdout, stderr, bufsize,
+                waiter=waiter, extra=extra, **kwargs)
         self._watch_child(transp.get_pid(), transp)
         try:
             await waiter
@@ -105,6 +160,45 @@ class UnixMixin:
             await transp._wait()
             raise
         return transp
+
+    async def _popen_in_thread(self, *args, **kwargs):
+        """subprocess.Popen(*args, **kwargs) in a new thread; the loop keeps running."""
+        fut = self.create_future()
+        lock = threading.Lock()
+        state = {"cancelled": False, "handed_over": False}
+
+        def spawn():
+            result = exc = None
+            try:
+                result = subprocess.Popen(*args, **kwargs)
+            except BaseException as e:
+                exc = e
+            with lock:
+                if state["cancelled"]:  # nobody wants the process any more
+                    if result is not None:
+                        _kill_popen(result, wait=True)
+                    return
+                state["handed_over"] = True
+            try:
+                self.call_soon_threadsafe(_settle, fut, result, exc)
+            except RuntimeError:  # the loop closed meanwhile
+                if result is not None:
+                    _kill_popen(result, wait=True)
+
+        threading.Thread(target=spawn, name=f"tideloop-spawn-{next(_thread_counter)}",
+                         daemon=True).start()
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            # Cancelled while the child was being spawned: kill and reap it
+            # once it exists, as a cancelled create_subprocess_* leaves
+            # nothing behind.
+            with lock:
+                state["cancelled"] = True
+                handed_over = state["handed_over"]
+            if handed_over:
+                fut.add_done_callback(_kill_spawned)
+            raise
 
     def _watch_child(self, pid, transp):
         """Call transp._process_exited(returncode) in the loop when *pid* exits."""
