@@ -21,14 +21,8 @@ A tideloop failure that is a real behaviour difference never goes here: it is
 reported (docs/CPYTHON_TESTS.md) and fixed in the loop.
 """
 
-TRANSPORTS = "later issue: transports"
-TLS = "later issue: TLS"
 PIPES = "later issue: pipes"
 SUBPROCESS = "later issue: subprocess"
-# These also mock asyncio.base_events.socket: when the transports land they
-# pass only if tideloop's create_* resolve `socket` through that module, else
-# they move to "private:".
-TRANSPORTS_MOCKED = "later issue: transports (mocks asyncio.base_events.socket)"
 
 SKIPS = {
     # ------------------------------------------------------------------ test_tasks
@@ -41,13 +35,6 @@ SKIPS = {
         "private: replaces loop._run_once and reads _clock_resolution/_selector",
     "test_events.LoopUnderTest.test_prompt_cancellation":
         "private: ends by calling loop._stop_serving() (a proactor/selector helper)",
-    "test_events.LoopUnderTest.test_create_*ssl*": TLS,
-    "test_events.LoopUnderTest.test_create_*": TRANSPORTS,
-    "test_events.LoopUnderTest.test_ssl_connect_accepted_socket": TLS,
-    "test_events.LoopUnderTest.test_connect_accepted_socket_ssl_timeout_for_plain_socket": TLS,
-    "test_events.LoopUnderTest.test_connect_accepted_socket": TRANSPORTS,
-    "test_events.LoopUnderTest.test_server_close": TRANSPORTS,
-    "test_events.LoopUnderTest.test_datagram_send_to_non_listening_address": TRANSPORTS,
     # The Py variant swaps asyncio.events' C running-loop accessors for their
     # pure-Python twins (events._py__set_running_loop ...); tideloop sets the
     # running loop through the C accessor directly (CONTRACT.md 1b), as the
@@ -56,7 +43,6 @@ SKIPS = {
         "private: swaps asyncio.events._set_running_loop for events._py__set_running_loop",
     "test_events.TestPyGetEventLoop.test_get_event_loop_returns_running_loop2":
         "private: swaps asyncio.events._set_running_loop for events._py__set_running_loop",
-    "test_events.TestServer.test_get_loop": TRANSPORTS,
 
     # ------------------------------------------------------------------ test_subprocess
     # tideloop watches its own children (pidfd in the poller, waitpid thread
@@ -90,7 +76,6 @@ SKIPS = {
         "private: reads loop._selector",
 
     # ------------------------------------------------------------------ test_sock_lowlevel
-    "test_sock_lowlevel.LoopUnderTest.test_create_connection_sock": TRANSPORTS,
 
     # ------------------------------------------------------------------ test_base_events
     # BaseEventLoopWithSelectorTests, run as test_base_events.LoopUnderTest
@@ -103,22 +88,4 @@ SKIPS = {
         "(tideloop logs the same message to the 'asyncio' logger)",
     # Despite its name, a sock_connect test (core): run it.
     "test_base_events.LoopUnderTest.test_create_connection_bluetooth": None,
-    "test_base_events.LoopUnderTest.test_create_connection_ip_addr": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_connection_ipv6_scope": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_connection_multiple_errors": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_connection_multiple_errors_local_addr": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_connection_no_inet_pton": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_connection_service_name": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_connection_timeout": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_datagram_endpoint_cant_bind": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_datagram_endpoint_ip_addr": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_datagram_endpoint_no_addrinfo": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_datagram_endpoint_nosoreuseport": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_datagram_endpoint_setblk_err": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_datagram_endpoint_socket_err": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_server_cant_bind": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_server_nosoreuseport": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_server_soreuseport_only_defined": TRANSPORTS_MOCKED,
-    "test_base_events.LoopUnderTest.test_create_*ssl*": TLS,
-    "test_base_events.LoopUnderTest.test_create_*": TRANSPORTS,
 }
