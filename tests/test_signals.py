@@ -313,3 +313,53 @@ def test_sigint_handled_by_main(runner):
     p.send_signal(signal.SIGINT)
     rc, out, err, _ = finish(p)
     assert (rc, out, err) == (0, "cancelled\n", "")
+
+
+MANUAL_PROGRAM = """\
+import asyncio, sys
+{imports}
+
+async def main():
+    print("loop", type(asyncio.get_running_loop()).__module__.split(".")[0], flush=True)
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        print("main cancelled", flush=True)
+        raise
+
+loop = {factory}()
+task = loop.create_task(main())
+try:
+    loop.run_until_complete(task)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", "running" if loop.is_running() else "stopped",
+          "task pending" if not task.done() else "task done", flush=True)
+    task.cancel()
+    try:
+        loop.run_until_complete(task)
+    except asyncio.CancelledError:
+        print("task cancelled", flush=True)
+    print("loop still works:", loop.run_until_complete(asyncio.sleep(0.01, "yes")), flush=True)
+finally:
+    loop.close()
+"""
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "tideloop"])
+def test_sigint_without_runner_raises_keyboardinterrupt(kind):
+    """Without a Runner, SIGINT raises KeyboardInterrupt out of run_until_complete; the loop stays usable."""
+    if kind == "tideloop" and tideloop is None:
+        pytest.skip("tideloop's compiled core is not built")
+    src = MANUAL_PROGRAM.format(
+        imports="import tideloop" if kind == "tideloop" else "",
+        factory="tideloop.new_event_loop" if kind == "tideloop" else "asyncio.SelectorEventLoop")
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen([PY, "-c", src], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline().startswith(b"loop " + kind.encode())
+    time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    rc, out, err, secs = finish(p)
+    assert (rc, err) == (0, "")
+    assert out == ("KeyboardInterrupt stopped task pending\nmain cancelled\ntask cancelled\n"
+                   "loop still works: yes\n")
+    assert secs < 3
