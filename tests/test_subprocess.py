@@ -482,3 +482,30 @@ def test_cancelled_while_spawning_leaves_no_child(loop):
         except ChildProcessError:
             break
     assert_no_children()
+
+
+def test_existing_fds_and_files_as_stdio(loop, tmp_path):
+    """stdin from an open file, stdout to an inherited pipe fd (an int), stderr to a file."""
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"from a file\n")
+    errf = tmp_path / "err.txt"
+    r, w = os.pipe()
+    try:
+        async def main():
+            with open(src, "rb") as fin, open(errf, "wb") as ferr:
+                p = await asyncio.create_subprocess_exec(
+                    PY, "-c", "import sys; sys.stdout.write(sys.stdin.read().upper()); sys.stderr.write('E')",
+                    stdin=fin, stdout=w, stderr=ferr)
+                return await p.wait()
+
+        assert run(loop, main()) == 0
+        os.close(w)
+        w = None
+        with os.fdopen(r, "rb") as f:
+            r = None
+            assert f.read() == b"FROM A FILE\n"
+        assert errf.read_bytes() == b"E"
+    finally:
+        for fd in (r, w):
+            if fd is not None:
+                os.close(fd)
