@@ -1,0 +1,289 @@
+"""What the network benchmarks share: the loops, server start-up, /proc CPU time, gcc, tables.
+
+The echo driver (bench/echo.py) and the HTTP driver (bench/http.py) both start
+one server process per loop pinned to CPU 0, wait for its ``READY <port>``
+line (or its ``NA <reason>`` line when the loop lacks what the mode needs),
+load it from CPU 1, and bill the server's utime+stime over the measured window
+to the requests served in it.
+"""
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD_DIR = os.path.join(ROOT, "build", "bench")
+
+# Report order; the peers are the loops tideloop must beat.
+LOOP_NAMES = ("asyncio", "uvloop", "rloop", "tideloop")
+PEERS = ("uvloop", "rloop")
+
+SERVER_CPU = "0"  # the server runs here ...
+CLIENT_CPU = "1"  # ... and the load generator here
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Variables that would slow one loop down behind the benchmark's back.
+_DEBUG_VARS = ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC")
+
+
+def new_loop(name):
+    """Return a new event loop of the loop named *name* (asyncio: the selector loop)."""
+    import asyncio
+    import importlib
+
+    if name == "asyncio":
+        # Explicitly the selector loop: asyncio.new_event_loop() could follow an
+        # installed policy (uvloop's, tideloop's) and measure the wrong loop.
+        return asyncio.SelectorEventLoop()
+    if name not in LOOP_NAMES:
+        raise ValueError(f"unknown loop {name!r}; choose from {', '.join(LOOP_NAMES)}")
+    return importlib.import_module(name).new_event_loop()
+
+
+def loop_version(name):
+    """Return loop *name*'s version string; raises when the loop does not import or build."""
+    if name == "asyncio":
+        return "stdlib " + platform.python_version()
+    from importlib import import_module, metadata
+
+    module = import_module(name)
+    version = getattr(module, "__version__", None) or metadata.version(name)
+    module.new_event_loop().close()  # proves the compiled part really works
+    return str(version)
+
+
+def probe_loops(names):
+    """Map each loop name to ``(version, None)`` or ``(None, reason it is unusable)``.
+
+    Each probe runs in a fresh interpreter so a broken build cannot take the
+    driver down with it.
+    """
+    result = {}
+    for name in names:
+        code = f"import sys; sys.path.insert(0, {HERE!r}); import netbench_common as c; print(c.loop_version({name!r}))"
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(), timeout=60)
+        if proc.returncode == 0:
+            result[name] = (proc.stdout.strip(), None)
+        else:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            result[name] = (None, lines[-1] if lines else f"exit status {proc.returncode}")
+    return result
+
+
+def clean_env():
+    """The environment for servers: the driver's, without asyncio debug switches."""
+    env = dict(os.environ)
+    for var in _DEBUG_VARS:
+        env.pop(var, None)
+    return env
+
+
+def raise_fd_limit(wanted=20000):
+    """Raise this process's soft fd limit (children inherit it) for 1,000+ connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def pinned(cpu, argv):
+    """Return *argv* run through ``taskset -c CPU`` (unchanged if taskset is missing)."""
+    if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+        return list(argv)
+    return ["taskset", "-c", cpu, *argv]
+
+
+def cpu_seconds(pid):
+    """utime+stime of process *pid* in seconds, from /proc/PID/stat (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    # Fields are counted from the last ')': the command name may hold spaces.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def build_c(name):
+    """Compile bench/NAME.c with gcc -O2 into build/bench/NAME (when the source is newer)."""
+    src = os.path.join(HERE, name + ".c")
+    exe = os.path.join(BUILD_DIR, name)
+    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(src):
+        return exe
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        raise RuntimeError("gcc is needed to build the C load generator and server (apt-get install gcc)")
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    subprocess.run([gcc, "-O2", "-Wall", "-o", exe, src], check=True)
+    return exe
+
+
+class ServerProcess:
+    """A benchmark server in its own process pinned to SERVER_CPU.
+
+    ``start()`` returns the port it listens on, or raises ``NotAvailable``
+    with the server's reason (its ``NA ...`` line, or its stderr's last line).
+    """
+
+    def __init__(self, argv, ready_timeout=30.0):
+        self.argv = pinned(SERVER_CPU, argv)
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        """Start the server and wait for its READY line; return the port."""
+        import tempfile
+
+        # stderr goes to a file, not a pipe: a server that logs a lot (one
+        # warning per reset connection) must never block on a full pipe.
+        self.errfile = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=self.errfile, text=True, env=clean_env(), cwd=ROOT
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        # readline blocks, but a server either prints its line quickly or
+        # dies (EOF); the deadline guards against one that hangs silently.
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    self.stop()
+                    raise NotAvailable(f"server did not start within {self.ready_timeout:.0f} s")
+                line = self.proc.stdout.readline()
+                if not line:
+                    self.proc.wait()
+                    raise NotAvailable(self.stderr_tail())
+                if line.startswith("READY "):
+                    self.port = int(line.split()[1])
+                    return self.port
+                if line.startswith("NA "):
+                    self.stop()
+                    raise NotAvailable(line[3:].strip())
+        finally:
+            sel.close()
+
+    @property
+    def pid(self):
+        """The server's process id (taskset execs, so it is the server itself)."""
+        return self.proc.pid
+
+    def alive(self):
+        """True while the server process runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr_tail(self):
+        """The last line of a dead server's stderr (its traceback's last line)."""
+        if self.proc is None or self.alive():
+            return ""
+        self.errfile.seek(0)
+        lines = self.errfile.read().strip().splitlines()
+        return lines[-1] if lines else f"exit status {self.proc.returncode}"
+
+    def stop(self):
+        """Terminate the server (kill after 5 s) and reap it."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.stdout.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class NotAvailable(Exception):
+    """A server that cannot run on this loop (a missing feature, import error, crash)."""
+
+
+def machine_line():
+    """One line describing the machine: CPU model, cores, kernel."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Linux {platform.release()}"
+
+
+def git_commit():
+    """The repository's short HEAD commit, or '?'."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+def fmt_rate(x):
+    """Requests/s in a short form: 12.3k, 1.05M."""
+    if x is None:
+        return "-"
+    if x >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if x >= 1e3:
+        return f"{x / 1e3:.3g}k"
+    return f"{x:.3g}"
+
+
+def fmt_us(x):
+    """Microseconds with a unit that fits: 45.1us, 1.23ms."""
+    if x is None:
+        return "-"
+    if x >= 1000:
+        return f"{x / 1000:.3g}ms"
+    return f"{x:.3g}us"
+
+
+def print_table(title, headers, rows, markdown=False, left=4):
+    """Print one table: markdown, rich (if installed) or plain aligned text.
+
+    The first *left* columns are labels (left-aligned), the rest figures.
+    """
+    if markdown:
+        print(f"\n{title}\n")
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "|".join("---" for _ in headers) + "|")
+        for row in rows:
+            print("| " + " | ".join(str(c) for c in row) + " |")
+        return
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        Console = None
+    if Console is not None:
+        table = Table(title=title)
+        for i, h in enumerate(headers):
+            table.add_column(h, justify="left" if i < left else "right")
+        for row in rows:
+            table.add_row(*(str(c) for c in row))
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=220)  # piped to a file: do not squeeze to 80 columns
+        console.print(table)
+        return
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
+    print(f"\n{title}")
+    print("  ".join(str(h).ljust(w) for h, w in zip(headers, widths)))
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
