@@ -135,3 +135,50 @@ def test_connect_accepted_socket(loop):
         assert proto.calls[-1] == "CL"
 
     loop.run_until_complete(main())
+
+
+def test_accept_out_of_fds_pauses_and_recovers(loop):
+    """EMFILE at accept: reported to the exception handler, accepting resumes later."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    errors = []
+    loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        client = socket.socket()
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))   # completes in the kernel's backlog
+        filler = []
+        try:
+            while True:
+                filler.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        try:
+            await asyncio.sleep(0.2)
+        finally:
+            for fd in filler:
+                os.close(fd)
+        assert errors and errors[0]["message"] == "socket.accept() out of system resource"
+        assert isinstance(errors[0]["exception"], OSError)
+        assert srv.is_serving()
+        # asyncio retries after constants.ACCEPT_RETRY_DELAY (1 s).
+        client.setblocking(True)
+        client.settimeout(5)
+        client.sendall(b"back")
+        got = await loop.run_in_executor(None, client.recv, 4)
+        assert got == b"back"
+        client.close()
+        srv.close()
+        await srv.wait_closed()
+
+    n_open = len(os.listdir("/proc/self/fd"))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n_open + 64, hard))
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), 10))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
