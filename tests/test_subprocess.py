@@ -509,3 +509,57 @@ def test_existing_fds_and_files_as_stdio(loop, tmp_path):
         for fd in (r, w):
             if fd is not None:
                 os.close(fd)
+
+
+def test_subprocess_from_loop_in_thread(loop_factory):
+    """A loop running in a non-main thread spawns and waits for children."""
+    import threading
+
+    out = []
+
+    def worker():
+        lp = loop_factory()
+        try:
+            async def main():
+                p = await asyncio.create_subprocess_exec("sh", "-c", "echo thread; exit 4", stdout=PIPE)
+                stdout, _ = await p.communicate()
+                return stdout, p.returncode
+
+            out.append(run(lp, main()))
+        finally:
+            lp.close()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join(60)
+    assert out == [(b"thread\n", 4)]
+    assert_no_children()
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSYS", "EPERM"])
+def test_waitpid_thread_fallback(loop, loop_name, monkeypatch, errno_name):
+    """Without pidfd_open (old kernel, seccomp) children are watched by a waitpid thread."""
+    if loop_name == "asyncio":
+        pytest.skip("tideloop's own watcher")
+    import errno as errno_mod
+
+    def no_pidfd(pid, flags=0):
+        raise OSError(getattr(errno_mod, errno_name), "pidfd_open refused")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+
+    async def one(code):
+        p = await asyncio.create_subprocess_exec("sh", "-c", f"echo {code}; exit {code}", stdout=PIPE)
+        out, _ = await p.communicate()
+        return out, p.returncode
+
+    async def main():
+        results = await asyncio.gather(*(one(i) for i in range(20)))
+        killed = await asyncio.create_subprocess_exec("sleep", "30")
+        killed.kill()
+        return results, await killed.wait()
+
+    results, killed_rc = run(loop, main())
+    assert results == [(f"{i}\n".encode(), i) for i in range(20)]
+    assert killed_rc == -signal.SIGKILL
+    assert_no_children()
