@@ -563,3 +563,35 @@ def test_waitpid_thread_fallback(loop, loop_name, monkeypatch, errno_name):
     assert results == [(f"{i}\n".encode(), i) for i in range(20)]
     assert killed_rc == -signal.SIGKILL
     assert_no_children()
+
+
+def test_no_at_fork_hooks_on_spawn(loop_name):
+    """Spawning runs no os.register_at_fork hook (checked in a fresh interpreter)."""
+    try:
+        import tideloop
+    except ImportError:
+        pytest.skip("tideloop's compiled core is not built")
+    src_dir = os.path.dirname(os.path.dirname(os.path.abspath(tideloop.__file__)))
+    factory = "tideloop.new_event_loop" if loop_name == "tideloop" else "asyncio.SelectorEventLoop"
+    program = f"""
+import asyncio, os, sys
+import tideloop
+calls = []
+os.register_at_fork(before=lambda: calls.append("before"),
+                    after_in_parent=lambda: calls.append("parent"))
+
+async def main():
+    for _ in range(5):
+        p = await asyncio.create_subprocess_exec("true")
+        await p.wait()
+    p = await asyncio.create_subprocess_shell("exit 0", stdout=asyncio.subprocess.PIPE)
+    await p.communicate()
+
+loop = {factory}()
+loop.run_until_complete(main())
+loop.close()
+print(len(calls))
+"""
+    env = dict(os.environ, PYTHONPATH=src_dir)
+    out = subprocess.run([PY, "-c", program], capture_output=True, text=True, env=env, timeout=60)
+    assert (out.returncode, out.stdout.strip()) == (0, "0"), out.stderr
