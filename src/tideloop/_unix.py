@@ -252,10 +252,19 @@ class UnixMixin:
         children = self._tl_children
         if children and self.is_closed():
             self._tl_children = None
-            threading.Thread(
-                target=_reap_orphans, args=(list(children.items()),),
-                name=f"tideloop-reaper-{next(_thread_counter)}", daemon=True,
-            ).start()
+            children = list(children.items())
+            try:
+                threading.Thread(
+                    target=_reap_orphans, args=(children,),
+                    name=f"tideloop-reaper-{next(_thread_counter)}", daemon=True,
+                ).start()
+            except RuntimeError:  # interpreter shutdown: no new threads
+                for pid, pidfd in children:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+                    os.close(pidfd)
 
 
 def _sighandler_noop(signum, frame):
