@@ -5,18 +5,19 @@ _UnixReadPipeTransport, _UnixWritePipeTransport, _UnixSubprocessTransport
 over base_subprocess), borrowed for the running Python: they only need the
 loop's _add_reader/_remove_reader/_add_writer/_remove_writer, which the core
 provides with asyncio's contract.  This is an interim: compiled pipe
-transports come later (docs/ARCHITECTURE.md, "Processes, pipes, signals").
+transports come later (docs/ARCHITECTURE.md, "Processes, pipes and fork").
 
 What is tideloop's own is the *child watcher*, the same on every Python:
 asyncio's global child watchers are deprecated in 3.12 and gone in 3.14, and
 3.11's default (a thread per child) is slow.  Each child's exit is watched
 with a pidfd registered in the loop's poller (Linux 5.3+); where pidfd_open
 is missing or refused (old kernel, seccomp) a daemon thread blocks in
-waitpid instead.  Either way the child is reaped with waitpid, so no zombie
-is left, also for children still running when the loop closes (a reaper
-thread takes those over).  Spawning is subprocess.Popen without preexec_fn,
-which runs no os.register_at_fork hook (only preexec_fn makes CPython call
-PyOS_BeforeFork/AfterFork).
+waitpid instead.  Either way the child is reaped (waitid on the pidfd, or
+waitpid), so no zombie is left, also for children still running when the
+loop closes (a reaper thread takes those over).  Spawning is
+subprocess.Popen in the loop, which runs no os.register_at_fork hook; only
+with a preexec_fn (which makes CPython run the hooks) Popen runs in a helper
+thread, since it returns only after preexec_fn and exec.
 """
 import asyncio
 import inspect
@@ -51,6 +52,30 @@ def _blocking_wait(pid):
     return _exitcode(status)
 
 
+_P_PIDFD = getattr(os, "P_PIDFD", None)
+
+
+def _reap_pidfd(pid, pidfd, block=False):
+    """Reap the child behind *pidfd*: its exit code, None if reaped elsewhere, False if running.
+
+    waitid(P_PIDFD) names the very process the pidfd refers to, so a pid
+    reused after somebody else reaped ours can never be waited for by mistake.
+    """
+    flags = os.WEXITED if block else os.WEXITED | os.WNOHANG
+    try:
+        if _P_PIDFD is None:
+            wpid, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+            return _exitcode(status) if wpid else False
+        res = os.waitid(_P_PIDFD, pidfd, flags)
+    except ChildProcessError:
+        return None
+    if res is None:
+        return False
+    if res.si_code == os.CLD_EXITED:
+        return res.si_status
+    return -res.si_status  # CLD_KILLED / CLD_DUMPED: killed by that signal
+
+
 def _waitpid_thread(loop, pid, transp):
     # Fallback watcher: one daemon thread per child, as asyncio's
     # ThreadedChildWatcher.
@@ -68,7 +93,7 @@ def _reap_orphans(children):
     # exit so they do not stay zombies (asyncio's threaded watcher does the
     # same by simply going on waiting).
     for pid, pidfd in children:
-        _blocking_wait(pid)
+        _reap_pidfd(pid, pidfd, block=True)
         os.close(pidfd)
 
 
@@ -224,11 +249,13 @@ class UnixMixin:
             raise
 
     def _pidfd_ready(self, pid, pidfd, transp):
-        # A readable pidfd means the child has exited: waitpid does not block.
+        # A readable pidfd means the child has exited.
+        returncode = _reap_pidfd(pid, pidfd)
+        if returncode is False:  # not after all: keep watching
+            return
         self._remove_reader(pidfd)
         self._tl_children.pop(pid, None)
         os.close(pidfd)
-        returncode = _blocking_wait(pid)
         if self._debug:
             logger.debug("process %s exited with returncode %s", pid, returncode)
         self._child_exited(pid, transp, returncode)
@@ -260,10 +287,7 @@ class UnixMixin:
                 ).start()
             except RuntimeError:  # interpreter shutdown: no new threads
                 for pid, pidfd in children:
-                    try:
-                        os.waitpid(pid, os.WNOHANG)
-                    except ChildProcessError:
-                        pass
+                    _reap_pidfd(pid, pidfd)
                     os.close(pidfd)
 
 
