@@ -595,3 +595,14 @@ print(len(calls))
     env = dict(os.environ, PYTHONPATH=src_dir)
     out = subprocess.run([PY, "-c", program], capture_output=True, text=True, env=env, timeout=60)
     assert (out.returncode, out.stdout.strip()) == (0, "0"), out.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGABRT, signal.SIGTERM])
+def test_child_dies_of_own_signal(loop, sig):
+    """A child that dies of a signal it raised itself (core dump or not) has returncode -signum."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c", f"import os, resource; resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); os.kill(os.getpid(), {int(sig)})")
+        return await p.wait()
+
+    assert run(loop, main()) == -sig
