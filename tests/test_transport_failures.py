@@ -128,7 +128,7 @@ def test_write_after_loop_closed_connection_lost_once(loop_factory):
 def test_fd_reuse_churn(loop):
     """Short connections, some cancelled mid-flight: every reply matches its request."""
     rng = random.Random(1234)
-    n = 3000
+    n = 20_000
 
     async def handle(reader, writer):
         try:
@@ -202,3 +202,68 @@ def test_many_concurrent_connections(loop):
         loop.run_until_complete(main())
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+_CLIENT = r"""
+import resource, socket, sys
+n, port = int(sys.argv[1]), int(sys.argv[2])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 100), hard))
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+for i, s in enumerate(conns):
+    s.sendall(b"%06d" % i)
+for i, s in enumerate(conns):
+    s.settimeout(30)
+    got = b""
+    while len(got) < 6:
+        chunk = s.recv(6 - len(got))
+        assert chunk, i
+        got += chunk
+    assert got == b"%06d" % i, (i, got)
+print("ok", n)
+"""
+
+
+def test_ten_thousand_concurrent_connections(loop):
+    """10,000 connections open at once on one loop (the client is another process)."""
+    import resource
+    import subprocess
+    import sys
+
+    n = 10_000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < n + 200:
+        pytest.skip(f"hard fd limit {hard} is below {n + 200}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 200, hard))
+    peak = []
+
+    async def main():
+        protos = []
+
+        def factory():
+            p = EchoProtocol()
+            protos.append(p)
+            return p
+        srv = await loop.create_server(factory, "127.0.0.1", 0, backlog=4096)
+        port = srv.sockets[0].getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-c", _CLIENT, str(n), str(port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        while proc.poll() is None:
+            peak.append(sum(1 for p in protos if "CL" not in p.calls))
+            await asyncio.sleep(0.05)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert out.split() == [b"ok", str(n).encode()]
+        srv.close()
+        for _ in range(200):
+            if all("CL" in p.calls for p in protos):
+                break
+            await asyncio.sleep(0.05)
+        assert len(protos) == n
+        assert all(p.calls.count("CL") == 1 for p in protos)
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(main(), 120))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert max(peak) == n   # all of them were open at the same time
