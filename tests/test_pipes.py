@@ -360,3 +360,46 @@ def test_no_fd_leak(loop):
 
     run(loop, main())
     assert set(os.listdir("/proc/self/fd")) <= before
+
+
+def test_pipe_closed_once_unrelated_fds_untouched(loop):
+    """Closing a pipe transport closes its pipe once and never an fd reused since (uvloop #763)."""
+    import gc
+    import io
+
+    events = []
+
+    class Probe(io.FileIO):
+        def close(self):
+            if not self.closed:
+                try:
+                    os.fstat(self.fileno())
+                    events.append("open at close")
+                except OSError:
+                    events.append("already closed at close")
+            super().close()
+
+    r, w = os.pipe()
+    pipe = Probe(r, "rb")
+
+    async def main():
+        rt, rp = await loop.connect_read_pipe(lambda: ReadProto(loop), pipe)
+        os.write(w, b"x")
+        os.close(w)
+        await rp.done
+        # fds allocated now reuse the pipe's number if it was freed
+        fresh = os.pipe()
+        await asyncio.sleep(0.05)
+        return fresh
+
+    fresh = run(loop, main())
+    del pipe
+    gc.collect()
+    loop.run_until_complete(asyncio.sleep(0.01))
+    try:
+        for fd in fresh:
+            os.fstat(fd)  # still open: nobody closed a reused number
+    finally:
+        for fd in fresh:
+            os.close(fd)
+    assert events == ["open at close"]

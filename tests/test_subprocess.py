@@ -606,3 +606,125 @@ def test_child_dies_of_own_signal(loop, sig):
         return await p.wait()
 
     assert run(loop, main()) == -sig
+
+
+# ---------------------------------------------------------------------------
+# Regression tests for bugs other compiled loops had (uvloop issue numbers).
+
+def test_loop_leaves_stdio_inheritable(loop):
+    """Creating and running a loop does not mark fds 0-2 close-on-exec (uvloop #40)."""
+    import fcntl
+
+    def cloexec():
+        return [bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC) for fd in (0, 1, 2)]
+
+    before = cloexec()
+
+    async def main():
+        p = await asyncio.create_subprocess_exec("true")
+        await p.wait()
+
+    run(loop, main())
+    assert cloexec() == before
+
+
+def test_child_can_open_dev_stdin_and_stdout(loop):
+    """The child's pipes are real pipes: /dev/stdin and /proc/self/fd/1 open (uvloop #505, #532)."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(
+            PY, "-c",
+            "import os, stat\n"
+            "data = open('/dev/stdin', 'rb').read()\n"
+            "with open('/proc/self/fd/1', 'wb') as f: f.write(data.upper())\n"
+            "print(stat.S_ISFIFO(os.fstat(0).st_mode), stat.S_ISFIFO(os.fstat(1).st_mode))",
+            stdin=PIPE, stdout=PIPE)
+        return await p.communicate(b"via dev stdin\n")
+
+    out, _ = run(loop, main())
+    assert out == b"VIA DEV STDIN\nTrue True\n"
+
+
+def test_write_to_child_that_does_not_read(loop):
+    """Filling the pipe to a child that never reads: drain() blocks, kill() ends it cleanly (uvloop #317)."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("sleep", "30", stdin=PIPE)
+        written = 0
+
+        async def fill():
+            nonlocal written
+            while True:
+                p.stdin.write(b"x" * 32768)
+                written += 32768
+                await p.stdin.drain()
+
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(fill(), 0.5)
+        p.kill()
+        return written, await p.wait()
+
+    written, rc = run(loop, main())
+    assert written >= 65536
+    assert rc == -signal.SIGKILL
+
+
+def test_preexec_fn_with_concurrent_file_io(loop):
+    """Spawning with preexec_fn while a thread opens files closes no fd twice (uvloop #414/#466)."""
+    import tempfile
+    import threading
+
+    stop = threading.Event()
+    problems = []
+
+    def write_files(path):
+        while not stop.is_set():
+            with open(path, "w") as f:
+                f.write("hello")
+            with open(path) as f:
+                if f.read() != "hello":
+                    problems.append("bad read")
+
+    async def main():
+        for _ in range(60):
+            p = await asyncio.create_subprocess_exec("true", preexec_fn=lambda: None)
+            await p.communicate()
+            if p.returncode != 0:
+                problems.append(p.returncode)
+
+    with tempfile.TemporaryDirectory() as d:
+        t = threading.Thread(target=write_files, args=(os.path.join(d, "f"),))
+        t.start()
+        try:
+            run(loop, main(), timeout=60)
+        finally:
+            stop.set()
+            t.join()
+    assert problems == []
+    assert_no_children()
+
+
+def test_spawn_with_stdio_fds_closed(loop_name):
+    """A program whose fd 0 is closed still wires the child's pipes right (libuv #1162)."""
+    try:
+        import tideloop
+    except ImportError:
+        pytest.skip("tideloop's compiled core is not built")
+    src_dir = os.path.dirname(os.path.dirname(os.path.abspath(tideloop.__file__)))
+    factory = "tideloop.new_event_loop" if loop_name == "tideloop" else "asyncio.SelectorEventLoop"
+    program = f"""
+import asyncio, os, sys
+import tideloop
+os.close(0)
+
+async def main():
+    p = await asyncio.create_subprocess_exec("cat", stdin=asyncio.subprocess.PIPE,
+                                             stdout=asyncio.subprocess.PIPE)
+    out, _ = await p.communicate(b"through cat")
+    return out, p.returncode
+
+loop = {factory}()
+print(loop.run_until_complete(main()))
+loop.close()
+"""
+    out = subprocess.run([PY, "-c", program], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=src_dir), timeout=60)
+    assert (out.returncode, out.stdout.strip()) == (0, "(b'through cat', 0)"), out.stderr
