@@ -363,3 +363,66 @@ def test_sigint_without_runner_raises_keyboardinterrupt(kind):
     assert out == ("KeyboardInterrupt stopped task pending\nmain cancelled\ntask cancelled\n"
                    "loop still works: yes\n")
     assert secs < 3
+
+
+def test_sigchld_handler_and_subprocesses(loop):
+    """A SIGCHLD handler may be added (uvloop refuses it) and subprocess exit codes stay right."""
+    hits = []
+    loop.add_signal_handler(signal.SIGCHLD, hits.append, "chld")
+
+    async def main():
+        codes = []
+        for code in (0, 3, 5):
+            p = await asyncio.create_subprocess_exec(PY, "-c", f"raise SystemExit({code})")
+            codes.append(await p.wait())
+        for _ in range(100):
+            if hits:
+                break
+            await asyncio.sleep(0.01)
+        return codes
+
+    try:
+        assert loop.run_until_complete(asyncio.wait_for(main(), 30)) == [0, 3, 5]
+    finally:
+        loop.remove_signal_handler(signal.SIGCHLD)
+    assert hits and set(hits) == {"chld"}
+
+
+FORK_IN_THREAD = """\
+import asyncio, multiprocessing, signal, sys, threading
+{imports}
+multiprocessing.set_start_method('fork')
+
+def child():
+    loop = {factory}()
+    loop.add_signal_handler(signal.SIGINT, lambda *a: None)
+    print(loop.run_until_complete(asyncio.sleep(0.01, "child ok")), flush=True)
+    loop.close()
+
+def main():
+    loop = {factory}()
+    loop.add_signal_handler(signal.SIGINT, lambda *a: None)
+    p = multiprocessing.Process(target=child)
+    t = threading.Thread(target=p.start)
+    t.start()
+    t.join()
+    p.join()
+    loop.close()
+    sys.exit(p.exitcode)
+
+main()
+"""
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "tideloop"])
+def test_signal_handler_in_child_forked_from_thread(kind):
+    """A process forked from a worker thread can add signal handlers to its own new loop."""
+    if kind == "tideloop" and tideloop is None:
+        pytest.skip("tideloop's compiled core is not built")
+    src = FORK_IN_THREAD.format(
+        imports="import tideloop" if kind == "tideloop" else "",
+        factory="tideloop.new_event_loop" if kind == "tideloop" else "asyncio.SelectorEventLoop")
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([PY, "-W", "ignore", "-c", src], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert (out.returncode, out.stdout) == (0, "child ok\n"), out.stderr
