@@ -426,3 +426,37 @@ def test_signal_handler_in_child_forked_from_thread(kind):
     out = subprocess.run([PY, "-W", "ignore", "-c", src], capture_output=True, text=True,
                          env=env, timeout=60)
     assert (out.returncode, out.stdout) == (0, "child ok\n"), out.stderr
+
+
+def test_signal_before_run_is_delivered_on_next_run(loop):
+    """A signal that arrives while the loop is not running runs its handler at the next run."""
+    got = []
+    loop.add_signal_handler(signal.SIGUSR1, got.append, "late")
+    os.kill(os.getpid(), signal.SIGUSR1)
+    assert got == []
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert got == ["late"]
+
+
+def test_handler_exception_goes_to_exception_handler(loop):
+    """An exception in a signal handler reaches the loop's exception handler; the loop goes on."""
+    contexts = []
+    loop.set_exception_handler(lambda lp, ctx: contexts.append(ctx))
+
+    def boom():
+        raise ZeroDivisionError("in handler")
+
+    loop.add_signal_handler(signal.SIGUSR1, boom)
+
+    async def main():
+        os.kill(os.getpid(), signal.SIGUSR1)
+        for _ in range(100):
+            if contexts:
+                break
+            await asyncio.sleep(0.01)
+        return "still running"
+
+    assert loop.run_until_complete(main()) == "still running"
+    assert len(contexts) == 1
+    assert isinstance(contexts[0]["exception"], ZeroDivisionError)
+    assert contexts[0]["message"].startswith("Exception in callback")
