@@ -728,3 +728,35 @@ loop.close()
     out = subprocess.run([PY, "-c", program], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=src_dir), timeout=60)
     assert (out.returncode, out.stdout.strip()) == (0, "(b'through cat', 0)"), out.stderr
+
+
+def test_large_stdout_and_stderr_together(loop):
+    """2 MB on stdout and 2 MB on stderr, interleaved: communicate() drains both without deadlock."""
+    code = ("import sys\n"
+            "for i in range(64):\n"
+            "    sys.stdout.buffer.write(bytes([i]) * 32768); sys.stdout.flush()\n"
+            "    sys.stderr.buffer.write(bytes([255 - i]) * 32768); sys.stderr.flush()\n")
+
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", code, stdout=PIPE, stderr=PIPE)
+        out, err = await p.communicate()
+        return out, err, p.returncode
+
+    out, err, rc = run(loop, main())
+    assert rc == 0
+    assert out == b"".join(bytes([i]) * 32768 for i in range(64))
+    assert err == b"".join(bytes([255 - i]) * 32768 for i in range(64))
+
+
+def test_many_concurrent_cats(loop):
+    """20 `cat` processes at once, 256 KiB each, every byte back to the right process."""
+    async def one(i):
+        data = bytes([i]) * (256 * 1024)
+        p = await asyncio.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE)
+        out, _ = await p.communicate(data)
+        return out == data and p.returncode == 0
+
+    async def main():
+        return await asyncio.gather(*(one(i) for i in range(20)))
+
+    assert run(loop, main()) == [True] * 20
