@@ -15,6 +15,7 @@ import sys
 from asyncio import base_events, selector_events, sslproto, unix_events
 
 from ._core import SocketTransport
+from ._core import core as _core
 
 __all__ = ("install",)
 
@@ -97,6 +98,10 @@ def _copy(cls, source, names):
 
 def install(cls):
     """Give loop class *cls* asyncio's networking methods (see module doc)."""
+    # Compiled sock_* with lazy unregistration (transports/sockops.pxi);
+    # they replace asyncio's borrowed ones listed in _loop.py.
+    for name in ("sock_recv", "sock_recv_into", "sock_sendall"):
+        setattr(cls, name, getattr(_core, name))
     _copy(cls, _NetMethods, [
         "_make_socket_transport", "_make_ssl_transport",
         "_make_datagram_transport", "_stop_serving",
