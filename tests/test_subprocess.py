@@ -250,7 +250,7 @@ def test_missing_program_raises(loop):
 
 
 def test_text_mode_rejected(loop):
-    """asyncio's ValueErrors for text mode and for a non-str shell command."""
+    """asyncio's ValueErrors: text mode, shell cmd neither str nor bytes, shell=True to exec, bufsize."""
     async def main():
         proto = asyncio.SubprocessProtocol
         with pytest.raises(ValueError, match="universal_newlines must be False"):
@@ -599,7 +599,7 @@ print(len(calls))
 
 @pytest.mark.parametrize("sig", [signal.SIGSEGV, signal.SIGABRT, signal.SIGTERM])
 def test_child_dies_of_own_signal(loop, sig):
-    """A child that dies of a signal it raised itself (core dump or not) has returncode -signum."""
+    """A child that dies of a signal it raised itself has returncode -signum."""
     async def main():
         p = await asyncio.create_subprocess_exec(
             PY, "-c", f"import os, resource; resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); os.kill(os.getpid(), {int(sig)})")
