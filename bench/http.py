@@ -1,0 +1,294 @@
+"""HTTP/1.1 keep-alive benchmark of asyncio's loop, uvloop, rloop and tideloop, loaded with wrk.
+
+    python bench/http.py                              # all four loops, 3 interleaved repetitions of 5 s
+    python bench/http.py --loops uvloop,tideloop --duration 3 --repeat 1
+    python bench/http.py --markdown --json http.json
+    python bench/http.py --report http.json --markdown
+
+The server is bench/http_server.py (asyncio.Protocol + httptools, "Hello,
+World!" with Content-Length), one process per loop pinned to CPU 0; wrk
+(``apt-get install wrk``) runs pinned to CPU 1 as ``wrk -t1 -c100 -dNs
+--latency``. Each server's answers are checked first (status, body,
+keep-alive, pipelining). The server's CPU time per request, utime+stime from
+/proc over wrk's run divided by wrk's request count, is the stable figure;
+requests/s and wrk's latency percentiles are reported too.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, HERE)
+
+import netbench_common as common  # noqa: E402
+
+# This directory holds http.py, which would shadow the standard library's
+# http package for anything imported from here on: take it off the path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+
+EXPECTED_BODY = b"Hello, World!"
+
+
+# ------------------------------------------------------------ verification
+
+
+def _read_response(sock, buf):
+    """Read one HTTP response with Content-Length from *sock*; return (head, body, rest)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed before a full response")
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    if not match:
+        raise AssertionError("response without Content-Length")
+    length = int(match.group(1))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed inside a response body")
+        rest += chunk
+    return head, rest[:length], rest[length:]
+
+
+def verify_http(port):
+    """Check the server answers correctly, keeps connections alive and handles pipelining."""
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        buf = b""
+        for _ in range(3):  # keep-alive: three requests one after the other
+            sock.sendall(request)
+            head, body, buf = _read_response(sock, buf)
+            if not head.startswith(b"HTTP/1.1 200") or body != EXPECTED_BODY:
+                raise AssertionError(f"unexpected response {head[:40]!r} {body!r}")
+        sock.sendall(request * 10)  # pipelined: ten answers, in order
+        for _ in range(10):
+            head, body, buf = _read_response(sock, buf)
+            if body != EXPECTED_BODY:
+                raise AssertionError(f"pipelined request answered with {body!r}")
+        if buf:
+            raise AssertionError(f"{len(buf)} bytes more than the responses")
+
+
+# ------------------------------------------------------------------- wrk
+
+_UNITS = {"us": 1.0, "ms": 1e3, "s": 1e6, "m": 60e6}
+
+
+def _to_us(text):
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(out):
+    """Pull requests, seconds, requests/s, p50/p99 (us) and error counts out of wrk --latency output."""
+    result = {}
+    match = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
+    if not match:
+        raise ValueError("no request count in wrk's output")
+    result["requests"] = int(match.group(1))
+    result["seconds"] = _to_us(match.group(2) + match.group(3)) / 1e6
+    result["rps"] = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+    for pct, key in (("50", "p50_us"), ("99", "p99_us")):
+        m = re.search(rf"^\s*{pct}%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M)
+        result[key] = _to_us(m.group(1)) if m else None
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    result["socket_errors"] = sum(int(x) for x in errors.groups()) if errors else 0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    return result
+
+
+def run_wrk(server, conns, duration, threads=1):
+    """Run wrk against *server* (pinned to the client CPU); return the parsed result with server CPU."""
+    argv = common.pinned(common.CLIENT_CPU, [
+        "wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", f"http://127.0.0.1:{server.port}/"])
+    cpu0 = common.cpu_seconds(server.pid)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 120)
+    cpu1 = common.cpu_seconds(server.pid)
+    if proc.returncode != 0:
+        return {"ok": False, "error": (proc.stderr.strip() or f"wrk exit status {proc.returncode}")[-300:]}
+    try:
+        result = parse_wrk(proc.stdout)
+    except (ValueError, AttributeError) as exc:
+        return {"ok": False, "error": f"cannot read wrk's output ({exc}): {proc.stdout[-300:]!r}"}
+    if result["requests"] == 0:
+        return {"ok": False, "error": "wrk completed no request"}
+    result["ok"] = True
+    result["server_cpu_s"] = cpu1 - cpu0
+    result["cpu_us"] = (cpu1 - cpu0) / result["requests"] * 1e6
+    result["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / result["seconds"]
+    return result
+
+
+# ------------------------------------------------------------------ report
+
+
+def _verdict(tide, best):
+    """ahead / tie / BEHIND; tie when the repetitions of the two loops overlap."""
+    if max(tide["cpu_us_samples"]) < min(best["cpu_us_samples"]):
+        return "ahead"
+    if min(tide["cpu_us_samples"]) > max(best["cpu_us_samples"]):
+        return "BEHIND"
+    return "tie"
+
+
+def report(data, markdown=False):
+    """Print the run's header, the table and the target line."""
+    meta, results = data["meta"], data["results"]
+    print(f"HTTP benchmark, {meta['date']}, tideloop commit {meta['commit']}")
+    print(f"- command: {meta['command']}")
+    print(f"- machine: {meta['machine']}; server pinned to CPU {common.SERVER_CPU}, wrk to CPU {common.CLIENT_CPU}")
+    print(f"- python: {meta['python']}; httptools {meta['httptools']}; {meta['wrk']}")
+    print("- loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()))
+    print(f"- load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency after a {meta['warmup']} s warm-up, "
+          f"median of {meta['repeat']} interleaved repetitions; CPU = server utime+stime over wrk's run / requests")
+    by_loop = {r["loop"]: r for r in results}
+    asyncio_row = by_loop.get("asyncio")
+    peers = [by_loop[p] for p in common.PEERS if p in by_loop and by_loop[p]["status"] == "ok"]
+    best = min(peers, key=lambda r: r["cpu_us"]) if peers else None
+    headers = ["loop", "req/s", "p50", "p99", "CPU us/req", "CPU vs asyncio", "tideloop vs best peer (CPU)"]
+    rows = []
+    for r in results:
+        if r["status"] != "ok":
+            rows.append([r["loop"], r["status"], "-", "-", "-", "-", r.get("error", "")[:60]])
+            continue
+        vs_asyncio = (f"{r['cpu_us'] / asyncio_row['cpu_us']:.2f}x"
+                      if asyncio_row and asyncio_row["status"] == "ok" else "-")
+        vs_peer = ""
+        if r["loop"] == "tideloop" and best:
+            vs_peer = f"{r['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} {_verdict(r, best)}"
+        rows.append([r["loop"], common.fmt_rate(r["rps"]), common.fmt_us(r["p50_us"]), common.fmt_us(r["p99_us"]),
+                     f"{r['cpu_us']:.2f}", vs_asyncio, vs_peer])
+    common.print_table(f"HTTP/1.1 keep-alive, \"Hello, World!\", wrk -t1 -c{meta['conns']}", headers, rows,
+                       markdown, left=1)
+    tide = by_loop.get("tideloop")
+    if tide and tide["status"] == "ok" and best:
+        print(f"\ntarget (tideloop's CPU/request below both uvloop's and rloop's): "
+              f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> {_verdict(tide, best)}")
+
+
+# -------------------------------------------------------------------- main
+
+
+def main(argv=None):
+    """Run the HTTP benchmark (or reprint a saved run) and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--loops", default=",".join(common.LOOP_NAMES), help="comma-separated loops (default: all four)")
+    parser.add_argument("--conns", type=int, default=100, help="wrk connections (default 100)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of each measured wrk run (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of an unmeasured wrk run first (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians reported (default 3)")
+    parser.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
+    args = parser.parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            report(json.load(f), args.markdown)
+        return 0
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
+        return 2
+    try:
+        import httptools
+    except ImportError:
+        print("httptools is not installed: pip install httptools (the bench extra)", file=sys.stderr)
+        return 2
+
+    def progress(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    loops = [l.strip() for l in args.loops.split(",") if l.strip()]
+    common.raise_fd_limit(4096)
+    probed = common.probe_loops(loops)
+    versions = {n: v for n, (v, _) in probed.items() if v}
+    status = {n: ("n/a", why) for n, (_, why) in probed.items() if why}
+    servers = {}
+    try:
+        for name in versions:
+            server = common.ServerProcess([sys.executable, os.path.join(HERE, "http_server.py"), "--loop", name])
+            try:
+                server.start()
+                verify_http(server.port)
+            except common.NotAvailable as exc:
+                status[name] = ("n/a", str(exc))
+            except (AssertionError, OSError) as exc:
+                status[name] = ("FAILED", f"response check failed: {type(exc).__name__}: {exc}")
+            if name in status:
+                progress(f"{name}: {status[name][0]} ({status[name][1]})")
+                server.stop()
+                continue
+            servers[name] = server
+            run_wrk(server, args.conns, args.warmup)  # warm-up, not measured
+        samples = {name: [] for name in servers}
+        for rep in range(args.repeat):
+            for name, server in servers.items():
+                if name in status:
+                    continue
+                result = run_wrk(server, args.conns, args.duration)
+                if not server.alive():
+                    result = {"ok": False, "error": "server died: " + server.stderr_tail()}
+                if not result["ok"]:
+                    status[name] = ("FAILED", result["error"])
+                    progress(f"[{rep + 1}/{args.repeat}] {name}: FAILED {result['error']}")
+                    continue
+                if result["socket_errors"] or result["non_2xx"]:
+                    progress(f"{name}: wrk saw {result['socket_errors']} socket errors, {result['non_2xx']} non-2xx")
+                samples[name].append(result)
+                progress(f"[{rep + 1}/{args.repeat}] {name}: {common.fmt_rate(result['rps'])} req/s, "
+                         f"p50 {common.fmt_us(result['p50_us'])}, p99 {common.fmt_us(result['p99_us'])}, "
+                         f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU)")
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    results = []
+    for name in loops:
+        if name in status:
+            results.append({"loop": name, "status": status[name][0], "error": status[name][1]})
+            continue
+        got = samples[name]
+        row = {"loop": name, "status": "ok", "cpu_us_samples": [r["cpu_us"] for r in got],
+               "socket_errors": sum(r["socket_errors"] for r in got), "non_2xx": sum(r["non_2xx"] for r in got)}
+        for key in ("rps", "p50_us", "p99_us", "cpu_us", "server_cpu_pct"):
+            row[key] = statistics.median(r[key] for r in got)
+        results.append(row)
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    data = {
+        "meta": {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "python bench/http.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "commit": common.git_commit(),
+            "machine": common.machine_line(),
+            "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
+            "httptools": httptools.__version__,
+            "wrk": "wrk " + ((wrk_version.stdout or wrk_version.stderr).split() or ["?", "?"])[1],
+            "loops": versions,
+            "conns": args.conns,
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "repeat": args.repeat,
+        },
+        "results": results,
+    }
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1)
+    report(data, args.markdown)
+    return 1 if any(r["status"] == "FAILED" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
