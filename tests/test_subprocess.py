@@ -424,8 +424,10 @@ def test_child_reaped_after_loop_closed(loop_factory, loop_name):
 def test_status_collected_by_popen_poll(loop, loop_name):
     """A status reaped by Popen.poll() (send_signal on 3.11/3.12) is the one reported."""
     async def main():
-        p = await asyncio.create_subprocess_exec("true")
-        time.sleep(0.3)  # the child exits while the loop is blocked
+        # The child outlives the spawn (so no watcher saw it exit yet), then
+        # exits while the loop is blocked.
+        p = await asyncio.create_subprocess_exec("sleep", "0.1")
+        time.sleep(0.6)
         p.send_signal(signal.SIGTERM)  # 3.11/3.12: Popen.poll() reaps it here
         return await p.wait()
 
