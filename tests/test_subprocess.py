@@ -769,3 +769,20 @@ def test_many_concurrent_cats(loop):
         return await asyncio.gather(*(one(i) for i in range(20)))
 
     assert run(loop, main()) == [True] * 20
+
+
+def test_debug_mode_logs_subprocess(loop, caplog):
+    """In debug mode spawning logs asyncio's 'execute program' lines and everything still works."""
+    import logging
+
+    loop.set_debug(True)
+
+    async def main():
+        p = await asyncio.create_subprocess_exec("sh", "-c", "echo dbg; exit 2", stdout=PIPE)
+        out, _ = await p.communicate()
+        return out, p.returncode
+
+    with caplog.at_level(logging.DEBUG, logger="asyncio"):
+        assert run(loop, main()) == (b"dbg\n", 2)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("execute program 'sh'") for m in messages), messages
