@@ -174,6 +174,16 @@ def _test_unix_events(module):
     for name in ("UnixReadPipeTransportTests", "UnixWritePipeTransportTests"):
         getattr(module, name).new_test_loop = new_test_loop
 
+    # The Unix socket tests build asyncio.SelectorEventLoop() in setUp (issue 3).
+    unix_sock = module.SelectorEventLoopUnixSocketTests
+
+    def setUp(self):
+        super(unix_sock, self).setUp()
+        self.loop = harness.new_loop()
+        self.set_event_loop(self.loop)
+
+    unix_sock.setUp = setUp
+
 
 _RETARGETS = {
     "test_unix_events": _test_unix_events,
