@@ -224,6 +224,18 @@ cdef class _StreamCore(FdEntry):
                     self._read_ready_data()
             if ev & EV_WRITE and self._wsize:
                 self._write_ready()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # Nothing may escape into the loop's poll phase: report it as
+            # asyncio reports an exception in its _read_ready/_write_ready
+            # callbacks (e.g. shutdown() failing after the queue drained).
+            loop.call_exception_handler({
+                'message': f'Exception in callback {type(self._face).__name__}.dispatch()',
+                'exception': exc,
+                'transport': self._face,
+                'protocol': self._proto,
+            })
         finally:
             PyContext_Exit(ctx)
         return 0
