@@ -267,3 +267,37 @@ def test_ten_thousand_concurrent_connections(loop):
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert max(peak) == n   # all of them were open at the same time
+
+
+def test_transport_methods_after_loop_closed(loop_factory):
+    import warnings
+
+    lp = loop_factory()
+
+    async def main():
+        srv = await lp.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        tr, proto = await lp.create_connection(lambda: Collect(lp), "127.0.0.1", port)
+        srv.close()
+        return tr, proto
+
+    tr, proto = lp.run_until_complete(main())
+    lp.close()
+    assert not tr.is_closing()
+    assert tr.get_extra_info("peername") is not None
+    tr.pause_reading()
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        tr.resume_reading()
+    assert tr.is_reading()
+    tr.write(b"x")            # sent at once: no loop needed
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        tr.close()
+    assert tr.is_closing()
+    tr.abort()                # connection_lost is already "scheduled"
+    tr.close()
+    tr._sock.close()   # the socket object itself (asyncio's extra info is a wrapper)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        del tr, proto
+        import gc
+        gc.collect()

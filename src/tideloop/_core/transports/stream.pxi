@@ -155,13 +155,20 @@ cdef class _StreamCore(FdEntry):
         # Make the poller watch what the state asks for.
         cdef Loop loop = self._tloop
         cdef int want = 0
-        if loop._closed or self._sock_obj is None:
+        if self._sock_obj is None:
             self.events = 0
             return 0
         if self._rd_on or self.reader is not None:
             want |= EV_READ
         if self._wsize or self.writer is not None:
             want |= EV_WRITE
+        if loop._closed:
+            # As asyncio: removing interest is a no-op, adding it raises.
+            if want & ~self.events:
+                self.events &= want
+                raise RuntimeError('Event loop is closed')
+            self.events &= want
+            return 0
         if want != self.events:
             if want == 0:
                 loop._poller_set_quiet(self, 0)
