@@ -301,3 +301,38 @@ def test_transport_methods_after_loop_closed(loop_factory):
         del tr, proto
         import gc
         gc.collect()
+
+
+def test_socket_closed_behind_transport_never_reaches_reused_fd(loop):
+    """Closing the transport's socket directly, then reusing its fd number:
+    the old transport's writes fail (EBADF), they never reach the new socket."""
+    import errno
+
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        tr, proto = await loop.create_connection(lambda: Collect(loop), "127.0.0.1", port)
+        sock = tr.get_extra_info("socket")
+        if not hasattr(sock, "close"):      # asyncio's TransportSocket wrapper
+            sock = tr._sock
+        fd = sock.fileno()
+        sock.close()
+        a, b = socket.socketpair()          # very likely gets fd back
+        a.setblocking(False)
+        b.setblocking(False)
+        try:
+            tr.write(b"must not arrive")
+            exc = await asyncio.wait_for(proto.done, 5)
+            assert isinstance(exc, OSError) and exc.errno == errno.EBADF
+            await asyncio.sleep(0.05)
+            for s in (a, b):
+                with pytest.raises(BlockingIOError):
+                    s.recv(100)
+        finally:
+            a.close()
+            b.close()
+        srv.close()
+        await srv.wait_closed()
+        del fd
+
+    loop.run_until_complete(main())

@@ -41,6 +41,31 @@ cdef enum:
     IOV_BATCH = 64          # buffers per sendmsg() when flushing the queue
 
 
+cdef object _socket_base = _socket.socket.__mro__[1]   # _socket.socket (C type)
+
+cdef extern from *:
+    """
+    /* PySocketSockObject begins with PyObject_HEAD, then SOCKET_T sock_fd
+       (an int on POSIX) - stable since Python 2. */
+    static inline int tideloop_socket_fd(PyObject *o) {
+        return *(int *)((char *)o + sizeof(PyObject));
+    }
+    """
+    int tideloop_socket_fd(object o)
+
+
+cdef inline int _live_fd(object sock, bint native):
+    # The fd the socket object holds now (-1 once closed).  For the C socket
+    # type it is read straight from the object (PySocketSockObject starts
+    # with PyObject_HEAD then `SOCKET_T sock_fd`, an int on POSIX; checked
+    # against fileno() at setup); anything else is asked.
+    if sock is None:
+        return -1
+    if native:
+        return tideloop_socket_fd(sock)
+    return sock.fileno()
+
+
 cdef object _os_error(int err):
     # OSError(errno, msg) picks the subclass (ConnectionResetError, ...).
     return OSError(err, _os.strerror(err))
@@ -78,6 +103,7 @@ cdef class _StreamCore(FdEntry):
     cdef Py_ssize_t _wsize         # total bytes queued
     cdef public object _empty_waiter
     cdef public int _sock_fd
+    cdef bint _native_sock         # _live_fd may read the C socket object
     cdef object __weakref__
 
     def _setup(self, face, Loop loop, sock, protocol, waiter, extra, server):
@@ -98,6 +124,8 @@ cdef class _StreamCore(FdEntry):
                 self._extra['peername'] = None
         self._sock_obj = sock
         self._sock_fd = self.fd = sock.fileno()
+        self._native_sock = (isinstance(sock, _socket_base) and
+                             _live_fd(sock, True) == self.fd)
         self.fileobj = sock
         self._wbuf = []
         self._high_water = 64 * 1024
@@ -257,6 +285,9 @@ cdef class _StreamCore(FdEntry):
             loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
             if loop._rbuf == NULL:
                 raise MemoryError()
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            self._fatal_error(_os_error(EBADF), 'Fatal read error on socket transport')
+            return 0
         n = recv(self.fd, loop._rbuf, RECV_SIZE, 0)
         if n < 0:
             err = errno
@@ -292,6 +323,10 @@ cdef class _StreamCore(FdEntry):
             raise
         except BaseException as exc:
             self._fatal_error(exc, 'Fatal error: protocol.get_buffer() call failed.')
+            return 0
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            PyBuffer_Release(&view)
+            self._fatal_error(_os_error(EBADF), 'Fatal read error on socket transport')
             return 0
         n = recv(self.fd, view.buf, view.len, 0)
         err = errno
@@ -361,8 +396,12 @@ cdef class _StreamCore(FdEntry):
         # Nothing queued: try to send it all now.
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
-            n = send(self.fd, view.buf, view.len, MSG_NOSIGNAL)
-            err = errno
+            if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+                n = -1
+                err = EBADF   # closed behind our back: as socket.send() says
+            else:
+                n = send(self.fd, view.buf, view.len, MSG_NOSIGNAL)
+                err = errno
             size = view.len
             if n < 0:
                 if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
@@ -424,9 +463,13 @@ cdef class _StreamCore(FdEntry):
         memset(&msg, 0, sizeof(msg))
         msg.msg_iov = iov
         msg.msg_iovlen = cnt
-        n = sendmsg(self.fd, &msg, MSG_NOSIGNAL)
-        if n < 0:
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            n = -1
+            err = EBADF
+        else:
+            n = sendmsg(self.fd, &msg, MSG_NOSIGNAL)
             err = errno
+        if n < 0:
             if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
                 return 0
             exc = _os_error(err)
