@@ -320,12 +320,15 @@ def report(data, markdown=False):
 
     headers = ["mode", "size", "conns", "server", "req/s", "p50", "p99", "CPU us/req",
                "tideloop vs best peer (CPU)", "tideloop vs C (CPU)"]
+    if not meta.get("c_server"):
+        headers.pop()
     rows = []
     for mode in modes:
         for size, conns in points:
             for loop in loops:
                 r = _find(results, loop, mode, size, conns)
                 extra = _ratio_cells(results, mode, size, conns) if loop == "tideloop" else ("", "")
+                extra = extra if meta.get("c_server") else extra[:1]
                 rows.append([MODE_LABELS[mode], size_label(size), conns, loop,
                              _cell(r, "rps", common.fmt_rate), _cell(r, "p50_us", common.fmt_us),
                              _cell(r, "p99_us", common.fmt_us), _cell(r, "cpu_us", lambda v: f"{v:.2f}"), *extra])
@@ -339,15 +342,17 @@ def report(data, markdown=False):
                        headers, rows, markdown)
 
     # The compact view: server CPU per request, every server side by side.
-    headers = ["mode", "size", "conns", *loops] + (["C"] if meta.get("c_server") else []) + [
-        "tideloop vs best peer", "tideloop vs C"]
+    with_c = bool(meta.get("c_server"))
+    headers = ["mode", "size", "conns", *loops] + (["C"] if with_c else []) + [
+        "tideloop vs best peer"] + (["tideloop vs C"] if with_c else [])
     rows = []
     for mode in modes:
         for size, conns in points:
             cells = [_cell(_find(results, l, mode, size, conns), "cpu_us", lambda v: f"{v:.2f}") for l in loops]
             if meta.get("c_server"):
                 cells.append(_cell(_find(results, "C", "c", size, conns), "cpu_us", lambda v: f"{v:.2f}"))
-            rows.append([MODE_LABELS[mode], size_label(size), conns, *cells, *_ratio_cells(results, mode, size, conns)])
+            ratios = _ratio_cells(results, mode, size, conns)
+            rows.append([MODE_LABELS[mode], size_label(size), conns, *cells, *(ratios if with_c else ratios[:1])])
     common.print_table("Server CPU time per request (us; lower is better)", headers, rows, markdown, left=3)
     print()
     for line in target_lines(results, modes, points):

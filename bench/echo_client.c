@@ -141,7 +141,10 @@ static const unsigned char *message_of(const conn_t *c)
 
 static void die(int status, const char *what)
 {
-    printf("{\"ok\": false, \"error\": \"%s: %s\"}\n", what, errno ? strerror(errno) : "");
+    if (errno)
+        printf("{\"ok\": false, \"error\": \"%s: %s\"}\n", what, strerror(errno));
+    else
+        printf("{\"ok\": false, \"error\": \"%s\"}\n", what);
     fflush(stdout);
     exit(status);
 }
