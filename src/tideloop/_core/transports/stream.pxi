@@ -53,6 +53,39 @@ cdef extern from *:
     """
     int tideloop_socket_fd(object o)
 
+cdef extern from *:
+    """
+    #include <sys/socket.h>
+    /* recv() straight into a new bytes object of `size`, shrunk to what came
+       (as socket.recv does): no copy.  n_out < 0 with *err on failure (then
+       None is returned); NULL only for a Python error. */
+    static PyObject *tideloop_recv_bytes(int fd, Py_ssize_t size,
+                                         Py_ssize_t *n_out, int *err) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, size);
+        ssize_t n;
+        if (b == NULL)
+            return NULL;
+        n = recv(fd, PyBytes_AS_STRING(b), (size_t)size, 0);
+        if (n < 0) {
+            *err = errno;
+            *n_out = -1;
+            Py_DECREF(b);
+            Py_RETURN_NONE;
+        }
+        *n_out = n;
+        if (n != size && _PyBytes_Resize(&b, n) < 0)
+            return NULL;
+        return b;
+    }
+    """
+    object tideloop_recv_bytes(int fd, Py_ssize_t size, Py_ssize_t* n_out, int* err)
+
+# Reads at least this big switch a transport to receiving straight into a
+# new bytes object (one copy less); smaller ones go back to the loop buffer
+# (a 256 KiB allocation per small read would cost more than the copy).
+cdef enum:
+    BIG_READ = 65536
+
 
 cdef inline int _live_fd(object sock, bint native):
     # The fd the socket object holds now (-1 once closed).  For the C socket
@@ -104,6 +137,7 @@ cdef class _StreamCore(FdEntry):
     cdef public object _empty_waiter
     cdef public int _sock_fd
     cdef bint _native_sock         # _live_fd may read the C socket object
+    cdef bint _big_reads           # recv into a new bytes (see BIG_READ)
     cdef object __weakref__
 
     def _setup(self, face, Loop loop, sock, protocol, waiter, extra, server):
@@ -247,6 +281,11 @@ cdef class _StreamCore(FdEntry):
             else:
                 rq_push(&loop._ready, h)
             ev &= ~EV_WRITE
+        if ev & EV_READ and not self._rd_on and self.events & EV_READ:
+            # Paused lazily (pause_reading leaves the poller alone, so a
+            # quick pause/resume costs no syscall): data came while paused,
+            # stop watching now.
+            self._set_io()
         if not (ev & EV_READ and self._rd_on) and not (ev & EV_WRITE and self._wsize):
             return 0
         ctx = self._ctx
@@ -278,7 +317,9 @@ cdef class _StreamCore(FdEntry):
     cdef int _read_ready_data(self) except -1:
         cdef Loop loop = self._tloop
         cdef ssize_t n
-        cdef int err
+        cdef Py_ssize_t nn
+        cdef int err = 0
+        cdef bint direct
         if self._conn_lost:
             return 0
         if loop._rbuf == NULL:
@@ -288,9 +329,18 @@ cdef class _StreamCore(FdEntry):
         if _live_fd(self._sock_obj, self._native_sock) != self.fd:
             self._fatal_error(_os_error(EBADF), 'Fatal read error on socket transport')
             return 0
-        n = recv(self.fd, loop._rbuf, RECV_SIZE, 0)
-        if n < 0:
+        direct = self._big_reads
+        if direct:
+            data = tideloop_recv_bytes(self.fd, RECV_SIZE, &nn, &err)
+            n = nn
+            if n >= 0 and n < BIG_READ:
+                self._big_reads = False
+        else:
+            n = recv(self.fd, loop._rbuf, RECV_SIZE, 0)
             err = errno
+            if n >= BIG_READ:
+                self._big_reads = True
+        if n < 0:
             if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
                 return 0
             self._fatal_error(_os_error(err), 'Fatal read error on socket transport')
@@ -298,7 +348,8 @@ cdef class _StreamCore(FdEntry):
         if n == 0:
             self._read_ready_on_eof()
             return 0
-        data = PyBytes_FromStringAndSize(loop._rbuf, n)
+        if not direct:
+            data = PyBytes_FromStringAndSize(loop._rbuf, n)
         try:
             self._proto.data_received(data)
         except (SystemExit, KeyboardInterrupt):
@@ -605,8 +656,7 @@ cdef class _StreamCore(FdEntry):
         if self._closing or self._paused:
             return
         self._paused = True
-        self._rd_on = False
-        self._set_io()
+        self._rd_on = False   # the poller interest goes lazily (dispatch)
         if self._tloop._debug:
             aio_logger.debug("%r pauses reading", self._face)
 
@@ -616,6 +666,8 @@ cdef class _StreamCore(FdEntry):
             return
         self._paused = False
         self._rd_on = True
+        if self._tloop._closed:
+            raise RuntimeError('Event loop is closed')   # asyncio's _add_reader
         self._set_io()
         if self._tloop._debug:
             aio_logger.debug("%r resumes reading", self._face)
@@ -734,7 +786,7 @@ cdef class _StreamCore(FdEntry):
             info.append('closing')
         info.append(f'fd={self._sock_fd}')
         if self._sock_obj is not None and not self._tloop._closed:
-            info.append('read=polling' if self.events & EV_READ else 'read=idle')
+            info.append('read=polling' if self._rd_on else 'read=idle')
             state = 'polling' if self.events & EV_WRITE else 'idle'
             info.append(f'write=<{state}, bufsize={self._wsize}>')
         return '<{}>'.format(' '.join(info))
