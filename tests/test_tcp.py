@@ -345,3 +345,27 @@ def test_context_of_protocol_callbacks(loop, loop_name):
         await srv.wait_closed()
 
     loop.run_until_complete(main())
+
+
+def test_pause_reading_mid_stream(loop):
+    async def main():
+        srv, port = await _echo_server(loop)
+        tr, proto = await loop.create_connection(lambda: Collect(loop, 2), "127.0.0.1", port)
+        tr.write(b"a")
+        while proto.buf != b"a":
+            await asyncio.sleep(0.01)
+        tr.pause_reading()
+        assert not tr.is_reading()
+        tr.write(b"b")
+        await asyncio.sleep(0.1)          # the echo arrives while paused
+        assert proto.buf == b"a"
+        tr.resume_reading()
+        tr.pause_reading()                # quick pause/resume pairs
+        tr.resume_reading()
+        assert await asyncio.wait_for(proto.got, 5) == b"ab"
+        tr.close()
+        await proto.done
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
