@@ -18,9 +18,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUILD_DIR = os.path.join(ROOT, "build", "bench")
 
-# Report order; the peers are the loops tideloop must beat.
-LOOP_NAMES = ("asyncio", "uvloop", "rloop", "tideloop")
-PEERS = ("uvloop", "rloop")
+# The loops, their order, the peers and how to make one: the micro benchmarks' own.
+sys.path.insert(0, HERE)
+from micro_loops import LOOP_NAMES, PEERS, loop_version, new_loop  # noqa: E402,F401
 
 SERVER_CPU = "0"  # the server runs here ...
 CLIENT_CPU = "1"  # ... and the load generator here
@@ -29,32 +29,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Variables that would slow one loop down behind the benchmark's back.
 _DEBUG_VARS = ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC")
-
-
-def new_loop(name):
-    """Return a new event loop of the loop named *name* (asyncio: the selector loop)."""
-    import asyncio
-    import importlib
-
-    if name == "asyncio":
-        # Explicitly the selector loop: asyncio.new_event_loop() could follow an
-        # installed policy (uvloop's, tideloop's) and measure the wrong loop.
-        return asyncio.SelectorEventLoop()
-    if name not in LOOP_NAMES:
-        raise ValueError(f"unknown loop {name!r}; choose from {', '.join(LOOP_NAMES)}")
-    return importlib.import_module(name).new_event_loop()
-
-
-def loop_version(name):
-    """Return loop *name*'s version string; raises when the loop does not import or build."""
-    if name == "asyncio":
-        return "stdlib " + platform.python_version()
-    from importlib import import_module, metadata
-
-    module = import_module(name)
-    version = getattr(module, "__version__", None) or metadata.version(name)
-    module.new_event_loop().close()  # proves the compiled part really works
-    return str(version)
 
 
 def probe_loops(names):
