@@ -6,8 +6,18 @@ and ``[asyncio]``.  A test that fails on ``[asyncio]`` tests the wrong thing.
 """
 import asyncio
 import gc
+import signal
 
 import pytest
+
+# A test run started in the background by a non-interactive shell inherits
+# SIGINT *ignored* (POSIX), and Python then installs no KeyboardInterrupt
+# handler - in this process or in the child programs the Ctrl-C tests start.
+# Restore the interactive default so those tests see what a user's program
+# sees.  (A handled signal resets to SIG_DFL across exec; an ignored one
+# would stay ignored in every child.)
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 try:
     import tideloop
