@@ -1,7 +1,8 @@
 """Networking for tideloop.EventLoop: connections, servers, TLS, UDP, sendfile.
 
 The data path is compiled (tideloop._core.SocketTransport: one per
-connected socket).  Everything around it - resolving, happy eyeballs,
+connected socket; DatagramSocketTransport: one per datagram endpoint).
+Everything around it - resolving, happy eyeballs,
 binding, accepting, the Server object, TLS via sslproto, sendfile's
 fallback - is asyncio's own code for the running Python version, borrowed
 method by method onto EventLoop (see install()).  That code only needs the
@@ -15,22 +16,10 @@ import sys
 from asyncio import base_events, selector_events, sslproto, unix_events
 
 from ._core import SocketTransport
+from ._core.core import DatagramSocketTransport
 from ._core import core as _core
 
 __all__ = ("install",)
-
-
-class _DatagramTransport(selector_events._SelectorDatagramTransport):
-    """asyncio's datagram transport; only its repr reads the selector."""
-
-    def __repr__(self):
-        info = [self.__class__.__name__]
-        if self._sock is None:
-            info.append("closed")
-        elif self._closing:
-            info.append("closing")
-        info.append(f"fd={self._sock_fd}")
-        return "<{}>".format(" ".join(info))
 
 
 class _NetMethods:
@@ -69,7 +58,7 @@ class _NetMethods:
                                  address=None, waiter=None, extra=None):
         if sys.version_info >= (3, 12):
             self._ensure_fd_no_transport(sock)
-        return _DatagramTransport(self, sock, protocol, address, waiter, extra)
+        return DatagramSocketTransport(self, sock, protocol, address, waiter, extra)
 
     def _stop_serving(self, sock):
         # selector_events' plus 3.13's unlink of a Unix server's path (the

@@ -1,0 +1,791 @@
+# DatagramSocketTransport: the compiled datagram transport (UDP over
+# IPv4/IPv6, Unix datagram sockets), asyncio's _SelectorDatagramTransport
+# contract.
+#
+# Like _StreamCore it IS the loop's FdEntry for its fd: readiness lands in
+# dispatch(), which recvfrom()s one datagram into the loop's buffer and calls
+# protocol.datagram_received(data, addr) at once - one datagram per
+# readiness, as asyncio, so callbacks interleave with other work the same way.
+# sendto() tries the syscall at once when nothing is queued and queues
+# (bytes, addr) otherwise; the queue is flushed when the fd is writable.
+#
+# Addresses.  For AF_INET, AF_INET6 and AF_UNIX on a real socket object the
+# peer address is built in C exactly as socket.recvfrom() builds it, and the
+# raw sockaddr of the last datagram received is kept: sendto() to that same
+# address (the echo pattern: `transport.sendto(data, addr)` in
+# datagram_received) reuses it with no parsing.  Any other address goes
+# through socket.sendto(), so parsing, name resolution and every error message
+# are the socket module's, as in asyncio.  Other families use the socket
+# object's own recvfrom()/sendto().
+#
+# Every protocol callback from readiness runs in the context copied when the
+# transport was made; error_received/pause_writing from sendto() run in the
+# caller's, as asyncio calls them synchronously.
+
+from libc.string cimport memcpy
+
+cdef extern from "<sys/socket.h>" nogil:
+    ctypedef unsigned int socklen_t
+    cdef struct sockaddr:
+        unsigned short sa_family
+    ssize_t sendto(int fd, const void* buf, size_t n, int flags,
+                   const sockaddr* addr, socklen_t addrlen)
+
+cdef extern from *:
+    """
+    #include <sys/socket.h>
+    #include <sys/un.h>
+    #include <netinet/in.h>
+    #include <arpa/inet.h>
+    #include <stddef.h>
+    #include <string.h>
+
+    typedef struct { struct sockaddr_storage ss; } tideloop_sockaddr;
+
+    /* recvfrom() into buf; the sender's address lands in *sa (zeroed first,
+       as the socket module does).  Returns n or -1 with *err. */
+    static Py_ssize_t tideloop_recvfrom(int fd, char *buf, size_t size,
+                                        tideloop_sockaddr *sa, socklen_t *salen,
+                                        int *err) {
+        ssize_t n;
+        *salen = sizeof(sa->ss);
+        memset(&sa->ss, 0, sizeof(sa->ss));
+        n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&sa->ss, salen);
+        if (n < 0)
+            *err = errno;
+        return n;
+    }
+
+    /* The Python address object socket.recvfrom() would give (socketmodule.c
+       makesockaddr) for AF_INET / AF_INET6 / AF_UNIX. */
+    static PyObject *tideloop_make_addr(tideloop_sockaddr *sa, socklen_t salen) {
+        char host[INET6_ADDRSTRLEN];
+        if (salen == 0)
+            Py_RETURN_NONE;
+        switch (sa->ss.ss_family) {
+        case AF_INET: {
+            struct sockaddr_in *a = (struct sockaddr_in *)&sa->ss;
+            if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host)) == NULL)
+                return PyErr_SetFromErrno(PyExc_OSError);
+            return Py_BuildValue("Ni", PyUnicode_FromString(host), ntohs(a->sin_port));
+        }
+        case AF_INET6: {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&sa->ss;
+            if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host)) == NULL)
+                return PyErr_SetFromErrno(PyExc_OSError);
+            return Py_BuildValue("NiII", PyUnicode_FromString(host), ntohs(a->sin6_port),
+                                 ntohl(a->sin6_flowinfo), a->sin6_scope_id);
+        }
+        case AF_UNIX: {
+            struct sockaddr_un *a = (struct sockaddr_un *)&sa->ss;
+            size_t plen = salen - offsetof(struct sockaddr_un, sun_path);
+            if (salen > offsetof(struct sockaddr_un, sun_path) && a->sun_path[0] == 0)
+                return PyBytes_FromStringAndSize(a->sun_path, plen);   /* abstract */
+            return PyUnicode_DecodeFSDefaultAndSize(
+                a->sun_path, strnlen(a->sun_path, sizeof(sa->ss) - offsetof(struct sockaddr_un, sun_path)));
+        }
+        }
+        Py_RETURN_NONE;
+    }
+    """
+    ctypedef struct tideloop_sockaddr:
+        pass
+    Py_ssize_t tideloop_recvfrom(int fd, char* buf, size_t size, tideloop_sockaddr* sa,
+                                 socklen_t* salen, int* err) nogil
+    object tideloop_make_addr(tideloop_sockaddr* sa, socklen_t salen)
+
+from asyncio import selector_events as _aio_selector_events
+
+cdef int AF_INET_ = _socket.AF_INET
+cdef int AF_INET6_ = _socket.AF_INET6
+cdef int AF_UNIX_ = _socket.AF_UNIX
+
+# Per-datagram header bytes counted in the write buffer size.  3.11/3.12:
+# none.  3.13 counts 8 per queued datagram; 3.13.0-3.13.5 add it on queueing
+# but never subtract it (gh-135444: the size never returns to 0 and a paused
+# protocol may never resume); later versions name it _header_size and
+# subtract it too, which is what is done here on every 3.13.
+cdef Py_ssize_t DGRAM_HEADER = getattr(
+    _aio_selector_events._SelectorDatagramTransport, '_header_size', 8 if PY313 else 0)
+
+
+cdef class _DatagramCore(FdEntry):
+    """The compiled state and logic of one DatagramSocketTransport (see below).
+
+    It is the loop's FdEntry for the socket's fd; users only see its face,
+    whose hot methods are this object's bound methods.
+    """
+
+    cdef object _face
+    cdef Loop _tloop
+    cdef object _sock_obj
+    cdef object _proto
+    cdef object _ctx
+    cdef public dict _extra
+    cdef public object _address      # remote address of a connected endpoint
+    cdef bint _connected             # extra['peername'] set: send(), not sendto()
+    cdef bint _fast                  # C recvfrom/address path (INET/INET6/UNIX)
+    cdef bint _native_sock
+    cdef bint _protocol_connected
+    cdef public bint _closing
+    cdef public int _conn_lost
+    cdef public bint _paused
+    cdef bint _rd_on
+    cdef bint _wr_on
+    cdef public bint _protocol_paused
+    cdef public Py_ssize_t _high_water
+    cdef public Py_ssize_t _low_water
+    cdef public object _buffer       # deque of (bytes, addr)
+    cdef public Py_ssize_t _buffer_size
+    cdef public int _sock_fd
+    # the last sender: its address object and raw sockaddr
+    cdef object _ra_obj
+    cdef tideloop_sockaddr _ra
+    cdef socklen_t _ra_len
+    cdef object __weakref__
+
+    def _setup(self, face, Loop loop, sock, protocol, address, waiter, extra):
+        cdef FdEntry old
+        self._face = face
+        self._tloop = loop
+        self._ctx = PyContext_CopyCurrent()
+        self._extra = {} if extra is None else dict(extra)
+        self._extra['socket'] = sock
+        try:
+            self._extra['sockname'] = sock.getsockname()
+        except OSError:
+            self._extra['sockname'] = None
+        if 'peername' not in self._extra:
+            try:
+                self._extra['peername'] = sock.getpeername()
+            except OSError:
+                self._extra['peername'] = None
+        self._sock_obj = sock
+        self._sock_fd = self.fd = sock.fileno()
+        self._native_sock = (isinstance(sock, _socket_base) and
+                             _live_fd(sock, True) == self.fd)
+        self._fast = self._native_sock and sock.family in (AF_INET_, AF_INET6_, AF_UNIX_)
+        self._connected = bool(self._extra['peername'])
+        self._address = address
+        self.fileobj = sock
+        self._buffer = _collections.deque()
+        self._high_water = 64 * 1024
+        self._low_water = 16 * 1024
+        self._proto = protocol
+        self._protocol_connected = True
+        face._extra = self._extra
+        loop._transports[self.fd] = face
+        # A reader/writer someone left on this fd is replaced, as a new
+        # selector key would replace it in asyncio.
+        old = loop._entry(self.fd)
+        if old is not None and old is not self:
+            if old.reader is not None:
+                old.reader.cancel()
+            if old.writer is not None:
+                old.writer.cancel()
+            loop._poller_set_quiet(old, 0)
+            loop._fd_table[self.fd] = None
+        loop.call_soon(self._proto.connection_made, face, context=self._ctx)
+        # Reading starts only once connection_made() has run.
+        loop.call_soon(self._start_reading, context=self._ctx)
+        if waiter is not None:
+            loop.call_soon(aio_set_result_unless_cancelled, waiter, None)
+
+    # ------------------------------------------------------------------
+    # asyncio-visible attributes
+
+    @property
+    def _loop(self):
+        return None if self._sock_obj is None else self._tloop
+
+    @property
+    def _sock(self):
+        return self._sock_obj
+
+    @property
+    def _protocol(self):
+        return self._proto
+
+    # ------------------------------------------------------------------
+    # registration with the poller
+
+    cdef int _set_io(self) except -1:
+        cdef Loop loop = self._tloop
+        cdef int want = 0
+        if self._sock_obj is None:
+            self.events = 0
+            return 0
+        if self._rd_on or self.reader is not None:
+            want |= EV_READ
+        if self._wr_on or self.writer is not None:
+            want |= EV_WRITE
+        if loop._closed:
+            # As asyncio: removing interest is a no-op, adding it raises.
+            if want & ~self.events:
+                self.events &= want
+                raise RuntimeError('Event loop is closed')
+            self.events &= want
+            return 0
+        if want != self.events:
+            if want == 0:
+                loop._poller_set_quiet(self, 0)
+            else:
+                loop._poller_set(self, want)
+        if want and loop._entry(self.fd) is not self:
+            loop._store_entry(self.fd, self)
+        return 0
+
+    cdef int _unregister(self) except -1:
+        cdef Loop loop = self._tloop
+        self._rd_on = False
+        self._wr_on = False
+        if loop._closed:
+            self.events = 0
+            return 0
+        if self.events:
+            loop._poller_set_quiet(self, 0)
+        if loop._entry(self.fd) is self:
+            loop._fd_table[self.fd] = None
+        return 0
+
+    def _start_reading(self):
+        if not self.is_reading():
+            return
+        self._rd_on = True
+        self._set_io()
+
+    # ------------------------------------------------------------------
+    # readiness
+
+    cdef int dispatch(self, Loop loop, int ev) except -1:
+        cdef Handle h
+        if ev & EV_READ and self.reader is not None:
+            h = self.reader
+            if h._cancelled:
+                loop._remove_reader_fd(self.fd)
+                self._set_io()
+            else:
+                rq_push(&loop._ready, h)
+            ev &= ~EV_READ
+        if ev & EV_WRITE and self.writer is not None:
+            h = self.writer
+            if h._cancelled:
+                loop._remove_writer_fd(self.fd)
+                self._set_io()
+            else:
+                rq_push(&loop._ready, h)
+            ev &= ~EV_WRITE
+        if ev & EV_READ and not self._rd_on and self.events & EV_READ:
+            # Paused lazily: data came while paused, stop watching now.
+            self._set_io()
+        if not (ev & EV_READ and self._rd_on) and not (ev & EV_WRITE and self._wr_on):
+            return 0
+        ctx = self._ctx
+        PyContext_Enter(ctx)
+        try:
+            if ev & EV_READ and self._rd_on:
+                self._read_ready()
+            if ev & EV_WRITE and self._wr_on:
+                self._sendto_ready()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            # asyncio runs _read_ready/_sendto_ready as Handles: an exception
+            # from the protocol (datagram_received, error_received) reaches
+            # the exception handler and the transport stays open.
+            loop.call_exception_handler({
+                'message': f'Exception in callback {type(self._face).__name__}.dispatch()',
+                'exception': exc,
+                'transport': self._face,
+                'protocol': self._proto,
+            })
+        finally:
+            PyContext_Exit(ctx)
+        return 0
+
+    cdef int _read_ready(self) except -1:
+        cdef Loop loop = self._tloop
+        cdef Py_ssize_t n
+        cdef int err = 0
+        if self._conn_lost:
+            return 0
+        if not self._fast or _live_fd(self._sock_obj, True) != self.fd:
+            # Another family, or the socket closed behind our back: the
+            # socket object says what happens (EBADF for a closed one).
+            try:
+                data, addr = self._sock_obj.recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return 0
+            except OSError as exc:
+                self._proto.error_received(exc)
+                return 0
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal read error on datagram transport')
+                return 0
+            self._proto.datagram_received(data, addr)
+            return 0
+        if loop._rbuf == NULL:
+            loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
+            if loop._rbuf == NULL:
+                raise MemoryError()
+        self._ra_obj = None
+        n = tideloop_recvfrom(self.fd, loop._rbuf, RECV_SIZE, &self._ra, &self._ra_len, &err)
+        if n < 0:
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return 0
+            # e.g. ECONNREFUSED on a connected endpoint after an ICMP error
+            self._proto.error_received(_os_error(err))
+            return 0
+        data = PyBytes_FromStringAndSize(loop._rbuf, n)
+        addr = tideloop_make_addr(&self._ra, self._ra_len)
+        if addr is not None:
+            self._ra_obj = addr
+        self._proto.datagram_received(data, addr)
+        return 0
+
+    # ------------------------------------------------------------------
+    # writing
+
+    cdef bint _addr_hit(self, object addr):
+        # Is *addr* the last sender's address (so its raw sockaddr is valid)?
+        # Only exact str/bytes/int contents count: socket.sendto() might
+        # treat an equal object of another type differently (a float port
+        # is a TypeError there).
+        c = self._ra_obj
+        if c is None:
+            return False
+        if addr is c:
+            return True
+        t = type(addr)
+        if t is not type(c):
+            return False
+        if t is tuple:
+            for x in <tuple>addr:
+                if type(x) is not str and type(x) is not int:
+                    return False
+            return addr == c
+        return (t is str or t is bytes) and addr == c
+
+    cdef int _send(self, object data, object addr) except -1:
+        # Send one datagram: 0 sent, 1 would block; OSError (or whatever
+        # socket.sendto() raises for a bad address) propagates.
+        cdef Py_buffer view
+        cdef ssize_t n
+        cdef int err
+        cdef bint raw
+        sock = self._sock_obj
+        if sock is None:
+            # asyncio calls self._sock.send* on None here
+            raise AttributeError("'NoneType' object has no attribute '%s'"
+                                 % ('send' if self._connected else 'sendto'))
+        raw = self._native_sock and (self._connected or self._addr_hit(addr))
+        if not raw:
+            try:
+                if self._connected:
+                    sock.send(data)
+                else:
+                    sock.sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                return 1
+            return 0
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            if _live_fd(sock, True) != self.fd:
+                n = -1
+                err = EBADF   # closed behind our back: as socket.send() says
+            elif self._connected:
+                n = send(self.fd, view.buf, view.len, MSG_NOSIGNAL)
+                err = errno
+            else:
+                n = sendto(self.fd, view.buf, view.len, MSG_NOSIGNAL,
+                           <sockaddr*>&self._ra, self._ra_len)
+                err = errno
+        finally:
+            PyBuffer_Release(&view)
+        if n < 0:
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return 1
+            raise _os_error(err)
+        return 0
+
+    def sendto(self, data, addr=None):
+        """Send *data* (bytes-like) to *addr* (None on a connected endpoint).
+
+        Sent at once when nothing is queued; otherwise (or when the socket
+        would block) queued, with pause_writing() past the high-water mark.
+        """
+        cdef Py_ssize_t size
+        if type(data) is bytes:
+            size = PyBytes_GET_SIZE(data)
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            size = len(data)
+        else:
+            raise TypeError(f'data argument must be a bytes-like object, '
+                            f'not {type(data).__name__!r}')
+        if not size and not PY313:
+            return    # 3.13 sends empty datagrams (gh-113812)
+        if self._address:
+            if (addr is not None and addr is not self._address
+                    and addr not in (None, self._address)):
+                raise ValueError(
+                    f'Invalid address: must be None or {self._address}')
+            addr = self._address
+        if self._conn_lost and self._address:
+            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                aio_logger.warning('socket.send() raised exception.')
+            self._conn_lost += 1
+            return
+        if not self._buffer:
+            # Attempt to send it right away first.
+            try:
+                if self._send(data, addr) == 0:
+                    return
+            except OSError as exc:
+                self._proto.error_received(exc)
+                return
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal write error on datagram transport')
+                return
+            # Would block: watch for writability (on a closed loop this
+            # raises, as asyncio's _add_writer, and nothing is queued).
+            self._wr_on = True
+            try:
+                self._set_io()
+            except BaseException:
+                self._wr_on = False
+                raise
+        # Ensure that what we buffer is immutable.
+        self._buffer.append((bytes(data), addr))
+        self._buffer_size += size + DGRAM_HEADER
+        self._maybe_pause_protocol()
+
+    cdef int _sendto_ready(self) except -1:
+        cdef Py_ssize_t size
+        buf = self._buffer
+        while buf:
+            item = buf.popleft()
+            data, addr = item
+            size = PyBytes_GET_SIZE(data) + DGRAM_HEADER
+            self._buffer_size -= size
+            try:
+                if self._send(data, addr):
+                    buf.appendleft(item)   # try again later
+                    self._buffer_size += size
+                    break
+            except OSError as exc:
+                self._proto.error_received(exc)
+                return 0
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal write error on datagram transport')
+                return 0
+        self._maybe_resume_protocol()   # may append to the queue
+        if not buf:
+            self._wr_on = False
+            self._set_io()
+            if self._closing:
+                self._call_connection_lost(None)
+        return 0
+
+    # ------------------------------------------------------------------
+    # flow control (asyncio's _FlowControlMixin)
+
+    cdef int _maybe_pause_protocol(self) except -1:
+        if self._buffer_size <= self._high_water or self._protocol_paused:
+            return 0
+        self._protocol_paused = True
+        try:
+            self._proto.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._tloop.call_exception_handler({
+                'message': 'protocol.pause_writing() failed',
+                'exception': exc,
+                'transport': self._face,
+                'protocol': self._proto,
+            })
+        return 0
+
+    cdef int _maybe_resume_protocol(self) except -1:
+        if self._protocol_paused and self._buffer_size <= self._low_water:
+            self._protocol_paused = False
+            try:
+                self._proto.resume_writing()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._tloop.call_exception_handler({
+                    'message': 'protocol.resume_writing() failed',
+                    'exception': exc,
+                    'transport': self._face,
+                    'protocol': self._proto,
+                })
+        return 0
+
+    def get_write_buffer_limits(self):
+        """(low, high) water marks of the write buffer."""
+        return (self._low_water, self._high_water)
+
+    def _set_write_buffer_limits(self, high=None, low=None):
+        if high is None:
+            if low is None:
+                high = 64 * 1024
+            else:
+                high = 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(
+                f'high ({high!r}) must be >= low ({low!r}) must be >= 0')
+        self._high_water = high
+        self._low_water = low
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        """Set the water marks (high defaults to 64 KiB, low to high // 4)."""
+        self._set_write_buffer_limits(high=high, low=low)
+        self._maybe_pause_protocol()
+
+    def get_write_buffer_size(self):
+        """Bytes queued and not yet sent (plus per-datagram headers on 3.13)."""
+        return self._buffer_size
+
+    # ------------------------------------------------------------------
+    # reading control
+
+    def is_reading(self):
+        """True unless reading is paused or the transport is closing."""
+        return not self._closing and not self._paused
+
+    def pause_reading(self):
+        """Stop delivering datagrams until resume_reading()."""
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._rd_on = False   # the poller interest goes lazily (dispatch)
+        if self._tloop._debug:
+            aio_logger.debug("%r pauses reading", self._face)
+
+    def resume_reading(self):
+        """Resume delivering datagrams after pause_reading()."""
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._rd_on = True
+        if self._tloop._closed:
+            raise RuntimeError('Event loop is closed')   # asyncio's _add_reader
+        self._set_io()
+        if self._tloop._debug:
+            aio_logger.debug("%r resumes reading", self._face)
+
+    # ------------------------------------------------------------------
+    # protocol and extra info
+
+    def set_protocol(self, protocol):
+        """Use *protocol* from now on."""
+        self._proto = protocol
+        self._protocol_connected = True
+
+    def get_protocol(self):
+        """The current protocol."""
+        return self._proto
+
+    def get_extra_info(self, name, default=None):
+        """'socket' (the real socket.socket), 'sockname', 'peername', ..."""
+        return self._extra.get(name, default)
+
+    # ------------------------------------------------------------------
+    # closing
+
+    def is_closing(self):
+        """True once close() or abort() was called or the transport failed."""
+        return self._closing
+
+    def close(self):
+        """Close after sending what is queued; connection_lost(None) follows."""
+        if self._closing:
+            return
+        self._closing = True
+        self._rd_on = False
+        if not self._buffer:
+            self._conn_lost += 1
+            self._wr_on = False
+            self._set_io()
+            self._tloop.call_soon(self._call_connection_lost_py, None, context=self._ctx)
+        else:
+            self._set_io()
+
+    def abort(self):
+        """Close at once, dropping queued datagrams; connection_lost(None) follows."""
+        self._force_close(None)
+
+    def _fatal_error(self, exc, message='Fatal error on transport'):
+        if self._sock_obj is None:
+            # asyncio's _loop is None once connection_lost() has run
+            raise AttributeError(
+                "'NoneType' object has no attribute 'call_exception_handler'")
+        if isinstance(exc, OSError):
+            if self._tloop._debug:
+                aio_logger.debug("%r: %s", self._face, message, exc_info=True)
+        else:
+            self._tloop.call_exception_handler({
+                'message': message,
+                'exception': exc,
+                'transport': self._face,
+                'protocol': self._proto,
+            })
+        self._force_close(exc)
+
+    def _force_close(self, exc):
+        if self._conn_lost:
+            return
+        if self._buffer:
+            # asyncio clears the queue but leaves _buffer_size as it was
+            self._buffer.clear()
+            self._wr_on = False
+        if not self._closing:
+            self._closing = True
+            self._rd_on = False
+        self._set_io()
+        self._conn_lost += 1
+        self._tloop.call_soon(self._call_connection_lost_py, exc, context=self._ctx)
+
+    def _call_connection_lost_py(self, exc):
+        self._call_connection_lost(exc)
+
+    cdef int _call_connection_lost(self, exc) except -1:
+        try:
+            if self._protocol_connected:
+                self._proto.connection_lost(exc)
+        finally:
+            self._unregister()
+            if self._sock_obj is not None:
+                self._sock_obj.close()
+                self._sock_obj = None
+            self._proto = None
+            self._ra_obj = None
+        return 0
+
+    # ------------------------------------------------------------------
+
+    def __repr__(self):
+        info = [type(self._face).__name__]
+        if self._sock_obj is None:
+            info.append('closed')
+        elif self._closing:
+            info.append('closing')
+        info.append(f'fd={self._sock_fd}')
+        if self._sock_obj is not None and not self._tloop._closed:
+            info.append('read=polling' if self._rd_on else 'read=idle')
+            state = 'polling' if self.events & EV_WRITE else 'idle'
+            info.append(f'write=<{state}, bufsize={self._buffer_size}>')
+        return '<{}>'.format(' '.join(info))
+
+    def _unclosed(self):
+        # The face is being finalized with the socket still open.
+        if self._sock_obj is not None:
+            _tr_warnings.warn(f"unclosed transport {self!r}", ResourceWarning,
+                              source=self._face)
+            self._sock_obj.close()
+            self._sock_obj = None
+
+
+# The face: a real asyncio transport subclass (isinstance checks pass; 3.12+
+# asyncio's own is both a _FlowControlMixin and a DatagramTransport), whose
+# hot methods are slots holding the core's bound methods.
+class DatagramSocketTransport(_aio_transports._FlowControlMixin,
+                              _aio_transports.DatagramTransport):
+    """asyncio datagram transport over a UDP or Unix datagram socket.
+
+    Made by loop._make_datagram_transport(); the methods are
+    asyncio.DatagramTransport's.  The work is done by a compiled
+    _DatagramCore; see transports/datagram.pxi.
+    """
+
+    __slots__ = ('_core', '__weakref__', 'sendto', 'is_closing', 'is_reading',
+                 'get_extra_info', 'get_write_buffer_size', 'pause_reading',
+                 'resume_reading', 'get_protocol', 'set_protocol', 'close', 'abort')
+
+    max_size = RECV_SIZE
+
+    def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None):
+        core = _DatagramCore.__new__(_DatagramCore)
+        self._core = core
+        self.sendto = core.sendto
+        self.is_closing = core.is_closing
+        self.is_reading = core.is_reading
+        self.get_extra_info = core.get_extra_info
+        self.get_write_buffer_size = core.get_write_buffer_size
+        self.pause_reading = core.pause_reading
+        self.resume_reading = core.resume_reading
+        self.get_protocol = core.get_protocol
+        self.set_protocol = core.set_protocol
+        self.close = core.close
+        self.abort = core.abort
+        core._setup(self, loop, sock, protocol, address, waiter, extra)
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        """Set the water marks (high defaults to 64 KiB, low to high // 4)."""
+        self._core.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_limits(self):
+        """(low, high) water marks of the write buffer."""
+        return self._core.get_write_buffer_limits()
+
+    def _set_write_buffer_limits(self, high=None, low=None):
+        self._core._set_write_buffer_limits(high, low)
+
+    def _fatal_error(self, exc, message='Fatal error on transport'):
+        self._core._fatal_error(exc, message)
+
+    def _force_close(self, exc):
+        self._core._force_close(exc)
+
+    @property
+    def _sock(self):
+        return self._core._sock
+
+    @property
+    def _sock_fd(self):
+        return self._core._sock_fd
+
+    @property
+    def _loop(self):
+        return self._core._loop
+
+    @property
+    def _protocol(self):
+        return self._core._protocol
+
+    @property
+    def _address(self):
+        return self._core._address
+
+    @property
+    def _closing(self):
+        return self._core._closing
+
+    @property
+    def _conn_lost(self):
+        return self._core._conn_lost
+
+    @property
+    def _protocol_paused(self):
+        return self._core._protocol_paused
+
+    @property
+    def _buffer_size(self):
+        return self._core._buffer_size
+
+    def __repr__(self):
+        return repr(self._core)
+
+    def __del__(self):
+        core = getattr(self, '_core', None)
+        if core is not None:
+            core._unclosed()
