@@ -683,3 +683,21 @@ def test_unix_datagram_addresses(loop, tmp_path):
             s.close()
 
     loop.run_until_complete(main())
+
+
+def test_callbacks_ready_before_the_poll_run_before_datagram_received(loop):
+    """asyncio queues I/O after the callbacks already ready when it polls."""
+    async def main():
+        t, p = await loop.create_datagram_endpoint(lambda: Rec(loop),
+                                                   local_addr=("127.0.0.1", 0))
+        order = []
+        orig = p.datagram_received
+        p.datagram_received = lambda d, a: (order.append("dgram"), orig(d, a))
+        t.sendto(b"x", t.get_extra_info("sockname"))   # pending in the socket now
+        loop.call_soon(order.append, "soon")
+        await asyncio.wait_for(p.q.get(), 5)
+        assert order == ["soon", "dgram"]
+        t.close()
+        await p.lost
+
+    loop.run_until_complete(main())

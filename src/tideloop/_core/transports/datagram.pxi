@@ -280,27 +280,53 @@ cdef class _DatagramCore(FdEntry):
             self._set_io()
         if not (ev & EV_READ and self._rd_on) and not (ev & EV_WRITE and self._wr_on):
             return 0
+        if loop._ready_before_io:
+            # Callbacks were ready before this poll: asyncio would run them
+            # before this I/O (its reader/writer is a Handle queued after
+            # them), so queue it as a Handle too, keeping the order.
+            rq_push(&loop._ready, _new_handle(self._io_handle, (ev,), loop, self._ctx))
+            return 0
         ctx = self._ctx
         PyContext_Enter(ctx)
         try:
-            if ev & EV_READ and self._rd_on:
-                self._read_ready()
-            if ev & EV_WRITE and self._wr_on:
-                self._sendto_ready()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            # asyncio runs _read_ready/_sendto_ready as Handles: an exception
-            # from the protocol (datagram_received, error_received) reaches
-            # the exception handler and the transport stays open.
-            loop.call_exception_handler({
-                'message': f'Exception in callback {type(self._face).__name__}.dispatch()',
-                'exception': exc,
-                'transport': self._face,
-                'protocol': self._proto,
-            })
+            self._io(ev)
         finally:
             PyContext_Exit(ctx)
+        return 0
+
+    def _io_handle(self, int ev):
+        # The deferred dispatch (in self._ctx); the state may have changed
+        # meanwhile, as it may for asyncio's queued reader/writer Handle
+        # (pause_reading/close cancel that one).
+        self._io(ev)
+
+    cdef int _io(self, int ev) except -1:
+        if ev & EV_READ and self._rd_on:
+            try:
+                self._read_ready()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._callback_failed(exc, '_read_ready')
+        if ev & EV_WRITE and self._wr_on:
+            try:
+                self._sendto_ready()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._callback_failed(exc, '_sendto_ready')
+        return 0
+
+    cdef int _callback_failed(self, exc, str name) except -1:
+        # asyncio runs _read_ready/_sendto_ready as Handles: an exception
+        # from the protocol (datagram_received, error_received) reaches the
+        # exception handler and the transport stays open.
+        self._tloop.call_exception_handler({
+            'message': f'Exception in callback {type(self._face).__name__}.{name}()',
+            'exception': exc,
+            'transport': self._face,
+            'protocol': self._proto,
+        })
         return 0
 
     cdef int _read_ready(self) except -1:
