@@ -701,3 +701,61 @@ def test_callbacks_ready_before_the_poll_run_before_datagram_received(loop):
         await p.lost
 
     loop.run_until_complete(main())
+
+
+def test_callbacks_scheduled_per_datagram_interleave_as_in_asyncio(loop):
+    """Several datagrams waiting: each one's call_soon() callbacks run before
+    the next datagram is delivered, as asyncio reads one per iteration."""
+    async def main():
+        t, p = await loop.create_datagram_endpoint(lambda: Rec(loop),
+                                                   local_addr=("127.0.0.1", 0))
+        me = t.get_extra_info("sockname")
+        order = []
+        done = loop.create_future()
+
+        def received(data, addr):
+            order.append(("d", data))
+            loop.call_soon(order.append, ("s", data))
+            if data == b"2":
+                loop.call_soon(done.set_result, None)
+
+        p.datagram_received = received
+        for i in range(3):
+            t.sendto(b"%d" % i, me)
+        await asyncio.wait_for(done, 5)
+        assert order == [("d", b"0"), ("s", b"0"), ("d", b"1"), ("s", b"1"),
+                         ("d", b"2"), ("s", b"2")]
+        t.close()
+        await p.lost
+
+    loop.run_until_complete(main())
+
+
+def test_pause_reading_from_datagram_received_holds_the_rest(loop):
+    async def main():
+        t, p = await loop.create_datagram_endpoint(lambda: Rec(loop),
+                                                   local_addr=("127.0.0.1", 0))
+        me = t.get_extra_info("sockname")
+        got = []
+
+        def received(data, addr):
+            got.append(data)
+            t.pause_reading()
+
+        p.datagram_received = received
+        for _ in range(3):         # several rounds, so tideloop's batching is on
+            for i in range(40):
+                t.sendto(b"%d" % i, me)
+            while len(got) < 40:
+                n = len(got)
+                await asyncio.sleep(0.01)
+                assert len(got) == n + 1 if n else len(got) == 1
+                assert not t.is_reading()
+                t.resume_reading()
+            await asyncio.sleep(0.01)
+            assert got == [b"%d" % i for i in range(40)]
+            got.clear()
+        t.close()
+        await p.lost
+
+    loop.run_until_complete(main())
