@@ -759,3 +759,58 @@ def test_pause_reading_from_datagram_received_holds_the_rest(loop):
         await p.lost
 
     loop.run_until_complete(main())
+
+
+def test_flow_control_callbacks_raising_go_to_exception_handler(loop):
+    class P(Rec):
+        def pause_writing(self):
+            super().pause_writing()
+            raise ValueError("pw")
+
+        def resume_writing(self):
+            super().resume_writing()
+            raise ValueError("rw")
+
+    async def main():
+        calls = _exc_handler_calls(loop)
+        a, b = _unix_dgram_pair(sndbuf=4096)
+        t, p = await loop.create_datagram_endpoint(lambda: P(loop), sock=a)
+        t.set_write_buffer_limits(high=2000)
+        while "pause" not in p.events:
+            t.sendto(b"p" * 500)
+        assert [c["message"] for c in calls] == ["protocol.pause_writing() failed"]
+        while "resume" not in p.events:
+            _drain(b)
+            await asyncio.sleep(0.001)
+        assert [c["message"] for c in calls] == ["protocol.pause_writing() failed",
+                                                 "protocol.resume_writing() failed"]
+        assert all(c["transport"] is t and c["protocol"] is p for c in calls)
+        assert not t.is_closing()
+        t.close()
+        await p.lost
+        b.close()
+
+    loop.run_until_complete(main())
+
+
+def test_socket_closed_behind_the_transports_back(loop):
+    """sendto() then fails with EBADF into error_received (asyncio: the socket
+    object's own error); close() still ends with one connection_lost."""
+    async def main():
+        calls = _exc_handler_calls(loop)
+        st, ct, cp, addr = await _pair(loop)
+        t, p = await loop.create_datagram_endpoint(lambda: Rec(loop),
+                                                   local_addr=("127.0.0.1", 0))
+        for tr in (t, ct):
+            tr._sock.close()
+        t.sendto(b"x", addr)
+        ct.sendto(b"x")
+        for proto in (p, cp):
+            assert [e.errno for e in proto.errors] == [errno.EBADF]
+        t.close()
+        ct.close()
+        assert await p.lost is None and await cp.lost is None
+        assert calls == []
+        st.close()
+
+    loop.run_until_complete(main())
