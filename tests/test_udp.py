@@ -814,3 +814,27 @@ def test_socket_closed_behind_the_transports_back(loop):
         st.close()
 
     loop.run_until_complete(main())
+
+
+def test_loop_stop_from_datagram_received_delivers_no_more(loop):
+    """asyncio reads one datagram per iteration: after loop.stop() in
+    datagram_received, run_forever() returns before the next one."""
+    t, p = loop.run_until_complete(loop.create_datagram_endpoint(
+        lambda: Rec(loop), local_addr=("127.0.0.1", 0)))
+    me = t.get_extra_info("sockname")
+    got = []
+
+    def received(data, addr):
+        got.append(data)
+        loop.stop()
+
+    p.datagram_received = received
+    for rnd in range(3):      # several rounds, so tideloop's batching is on
+        for i in range(10):
+            t.sendto(b"%d" % i, me)
+        for i in range(10):
+            loop.run_forever()
+            assert got == [b"%d" % i]
+            got.clear()
+    t.close()
+    loop.run_until_complete(p.lost)

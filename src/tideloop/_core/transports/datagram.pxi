@@ -375,8 +375,8 @@ cdef class _DatagramCore(FdEntry):
         # Batching.  asyncio reads one datagram per readiness.  Reading on
         # here saves a poll per datagram under load, and is only done while
         # it cannot be told apart from asyncio: the protocol scheduled no
-        # callback (the ready queue did not grow), is still reading, and at
-        # most READ_BATCH datagrams - another fd or a timer waiting a little
+        # callback (the ready queue did not grow), is still reading, did not
+        # stop the loop, and at most READ_BATCH datagrams - another fd or a timer waiting a little
         # longer is what a slightly later arrival would give in asyncio.
         # Whether it pays is learned: a read that finds nothing costs a
         # syscall, so after one, only every BATCH_PROBE-th readiness tries.
@@ -387,7 +387,8 @@ cdef class _DatagramCore(FdEntry):
             self._probe = 0
         nready = loop._ready.size
         for i in range(READ_BATCH - 1):
-            if not self._rd_on or self._conn_lost or loop._ready.size != nready:
+            if (not self._rd_on or self._conn_lost or loop._stopping
+                    or loop._ready.size != nready):
                 return 0
             got = self._recv_one(loop)
             if got <= 0:
