@@ -17,7 +17,7 @@ RSS_SLACK = 8 * 1024 * 1024
 
 
 def _fd_count():
-    return len(os.listdir("/proc/self/fd"))
+    return psutil.Process().num_fds()
 
 
 def _rss():
