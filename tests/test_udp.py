@@ -838,3 +838,113 @@ def test_loop_stop_from_datagram_received_delivers_no_more(loop):
             got.clear()
     t.close()
     loop.run_until_complete(p.lost)
+
+
+class Scenario(Rec):
+    """Self-addressed bursts; `action(i)` runs inside datagram_received."""
+
+    def __init__(self, loop):
+        super().__init__(loop)
+        self.got = []
+        self.action = None
+        self.while_paused = 0
+
+    def datagram_received(self, data, addr):
+        if not self.transport.is_reading():
+            self.while_paused += 1
+        self.got.append(data)
+        if self.action is not None:
+            self.action(int(data))
+
+
+async def _warm_batching(loop, t, p):
+    # Bursts of datagrams waiting in the socket, delivered with nothing
+    # scheduled: tideloop switches to batched reads (recvmmsg for UDP).
+    me = t.get_extra_info("sockname")
+    for _ in range(8):
+        for i in range(50):
+            t.sendto(b"%d" % i, me)
+        for _ in range(200):
+            if len(p.got) == 50:
+                break
+            await asyncio.sleep(0.001)
+        assert p.got == [b"%d" % i for i in range(50)]
+        p.got.clear()
+
+
+@pytest.mark.parametrize("family,host", [(socket.AF_INET, "127.0.0.1"),
+                                         (socket.AF_INET6, "::1")])
+@pytest.mark.parametrize("what", ["pause", "call_soon", "raise", "close", "stop"])
+def test_mid_batch_events(loop, what, family, host):
+    """With batched reads engaged, what the protocol does in datagram_received
+    takes effect before the next datagram, as in asyncio (one per iteration)."""
+    N = 30
+
+    async def main():
+        calls = _exc_handler_calls(loop)
+        try:
+            t, p = await loop.create_datagram_endpoint(lambda: Scenario(loop),
+                                                       local_addr=(host, 0))
+        except OSError:
+            pytest.skip(f"{host} unavailable")
+        me = t.get_extra_info("sockname")
+        await _warm_batching(loop, t, p)
+        order = []
+
+        if what == "pause":
+            def act(i):
+                if i % 7 == 3:
+                    t.pause_reading()
+                    loop.call_later(0.01, t.resume_reading)
+        elif what == "call_soon":
+            def act(i):
+                order.append(("d", i))
+                loop.call_soon(order.append, ("s", i))
+        elif what == "raise":
+            def act(i):
+                if i % 5 == 2:
+                    raise ZeroDivisionError(i)
+        elif what == "close":
+            def act(i):
+                if i == 3:
+                    t.close()
+        else:
+            def act(i):
+                loop.stop()
+        if what == "stop":
+            return t, p, act
+        p.action = act
+        for i in range(N):
+            t.sendto(b"%d" % i, me)
+        if what == "close":
+            await p.lost
+            assert p.got == [b"0", b"1", b"2", b"3"]
+            return None
+        for _ in range(500):
+            if len(p.got) == N:
+                break
+            await asyncio.sleep(0.002)
+        assert p.got == [b"%d" % i for i in range(N)]
+        assert p.while_paused == 0
+        if what == "call_soon":
+            await asyncio.sleep(0)
+            assert order == [x for i in range(N) for x in (("d", i), ("s", i))]
+        if what == "raise":
+            assert [c["exception"].args[0] for c in calls] == [i for i in range(N) if i % 5 == 2]
+        t.close()
+        await p.lost
+        return None
+
+    res = loop.run_until_complete(main())
+    if what == "stop":
+        t, p, act = res
+        p.action = act
+        me = t.get_extra_info("sockname")
+        for i in range(N):
+            t.sendto(b"%d" % i, me)
+        for i in range(N):
+            loop.run_forever()
+            assert p.got == [b"%d" % i], i
+            p.got.clear()
+        t.close()
+        loop.run_until_complete(p.lost)

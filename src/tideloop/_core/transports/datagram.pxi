@@ -23,6 +23,7 @@
 # caller's, as asyncio calls them synchronously.
 
 from libc.string cimport memcpy
+from cpython.bytearray cimport PyByteArray_AS_STRING
 
 cdef extern from "<sys/socket.h>" nogil:
     ctypedef unsigned int socklen_t
@@ -53,6 +54,40 @@ cdef extern from *:
         n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&sa->ss, salen);
         if (n < 0)
             *err = errno;
+        return n;
+    }
+
+    #define TIDELOOP_MMSG_N 8
+    #define TIDELOOP_MSLOT 65536   /* > any UDP payload (65507 IPv4, 65527 IPv6) */
+
+    /* recvmmsg(): up to TIDELOOP_MMSG_N datagrams, the first into buf0 (the
+       loop buffer), the others into 64 KiB slots.  Returns the count, or -1
+       with *err. */
+    static int tideloop_recvmmsg(int fd, char *buf0, size_t size0, char *slots,
+                                 tideloop_sockaddr *sas, socklen_t *lens,
+                                 Py_ssize_t *sizes, int *err) {
+        struct mmsghdr msgs[TIDELOOP_MMSG_N];
+        struct iovec iov[TIDELOOP_MMSG_N];
+        int i, n;
+        memset(msgs, 0, sizeof(msgs));
+        for (i = 0; i < TIDELOOP_MMSG_N; i++) {
+            iov[i].iov_base = i == 0 ? buf0 : slots + (size_t)(i - 1) * TIDELOOP_MSLOT;
+            iov[i].iov_len = i == 0 ? size0 : TIDELOOP_MSLOT;
+            memset(&sas[i].ss, 0, sizeof(sas[i].ss));
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &sas[i].ss;
+            msgs[i].msg_hdr.msg_namelen = sizeof(sas[i].ss);
+        }
+        n = recvmmsg(fd, msgs, TIDELOOP_MMSG_N, MSG_DONTWAIT, NULL);
+        if (n < 0) {
+            *err = errno;
+            return -1;
+        }
+        for (i = 0; i < n; i++) {
+            lens[i] = msgs[i].msg_hdr.msg_namelen;
+            sizes[i] = (Py_ssize_t)msgs[i].msg_len;
+        }
         return n;
     }
 
@@ -101,12 +136,38 @@ cdef extern from *:
     object tideloop_make_addr(tideloop_sockaddr* sa, socklen_t salen)
     bint tideloop_same_addr(tideloop_sockaddr* sa, socklen_t salen,
                             tideloop_sockaddr* prev, socklen_t prevlen)
+    int tideloop_recvmmsg(int fd, char* buf0, size_t size0, char* slots,
+                          tideloop_sockaddr* sas, socklen_t* lens, Py_ssize_t* sizes,
+                          int* err)
+    enum:
+        TIDELOOP_MMSG_N
+        TIDELOOP_MSLOT
 
 from asyncio import selector_events as _aio_selector_events
 
 cdef int AF_INET_ = _socket.AF_INET
 cdef int AF_INET6_ = _socket.AF_INET6
 cdef int AF_UNIX_ = _socket.AF_UNIX
+
+cdef bint _udp_gro(sock):
+    # UDP_GRO (opt-in) may deliver more than 64 KiB at once: no recvmmsg slots then.
+    try:
+        return sock.getsockopt(_socket.IPPROTO_UDP, 104) != 0   # UDP_GRO
+    except OSError:
+        return False
+
+
+cdef bytearray _loop_slots(Loop loop):
+    # The recvmmsg slots, one set per loop (kept on the Python loop object).
+    slots = getattr(loop, '_tideloop_dgram_slots', None)
+    if slots is None:
+        slots = bytearray((TIDELOOP_MMSG_N - 1) * TIDELOOP_MSLOT)
+        try:
+            setattr(loop, '_tideloop_dgram_slots', slots)
+        except AttributeError:
+            pass    # a bare core Loop: this transport keeps its own
+    return <bytearray>slots
+
 
 cdef enum:
     READ_BATCH = 32     # datagrams read per readiness at most
@@ -156,6 +217,11 @@ cdef class _DatagramCore(FdEntry):
     cdef socklen_t _ra_len
     cdef bint _batch               # read on after a datagram (see _read_ready)
     cdef unsigned int _probe       # reads since the last batch probe
+    cdef bint _mmsg                # UDP: batches come with one recvmmsg()
+    cdef bytearray _slots          # the loop's recvmmsg slots (shared, lazy)
+    cdef list _held                # datagrams read, not yet delivered ...
+    cdef Py_ssize_t _held_i        # ... from this index
+    cdef bint _held_sched          # a Handle will deliver them
     cdef object __weakref__
 
     def _setup(self, face, Loop loop, sock, protocol, address, waiter, extra):
@@ -180,6 +246,8 @@ cdef class _DatagramCore(FdEntry):
                              _live_fd(sock, True) == self.fd)
         self._fast = self._native_sock and sock.family in (AF_INET_, AF_INET6_, AF_UNIX_)
         self._connected = bool(self._extra['peername'])
+        self._mmsg = (self._fast and sock.family in (AF_INET_, AF_INET6_)
+                      and sock.type == _socket.SOCK_DGRAM and not _udp_gro(sock))
         self._address = address
         self.fileobj = sock
         self._buffer = _collections.deque()
@@ -292,6 +360,13 @@ cdef class _DatagramCore(FdEntry):
         if ev & EV_READ and not self._rd_on and self.events & EV_READ:
             # Paused lazily: data came while paused, stop watching now.
             self._set_io()
+        if ev & EV_READ and self._held is not None:
+            # Datagrams already read are still being delivered, one per
+            # Handle: that is this iteration's read (the fd stays readable,
+            # level-triggered, and is seen again once they are through).
+            ev &= ~EV_READ
+            if self._rd_on and not self._held_sched:
+                self._schedule_held(False)
         if not (ev & EV_READ and self._rd_on) and not (ev & EV_WRITE and self._wr_on):
             return 0
         if loop._ready_before_io:
@@ -370,6 +445,16 @@ cdef class _DatagramCore(FdEntry):
             loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
             if loop._rbuf == NULL:
                 raise MemoryError()
+        if self._held is not None:
+            # Datagrams read earlier go first, in order, by their Handle
+            # (it runs after the callbacks the last one scheduled).
+            if not self._held_sched:
+                self._schedule_held(False)
+            return 0
+        if batch and self._mmsg and self._batch:
+            self._read_batches(loop)
+            return 0
+        nready = loop._ready.size     # before the protocol runs
         if self._recv_one(loop) <= 0 or not batch:
             return 0
         # Batching.  asyncio reads one datagram per readiness.  Reading on
@@ -385,10 +470,15 @@ cdef class _DatagramCore(FdEntry):
             if self._probe < BATCH_PROBE:
                 return 0
             self._probe = 0
-        nready = loop._ready.size
         for i in range(READ_BATCH - 1):
             if (not self._rd_on or self._conn_lost or loop._stopping
                     or loop._ready.size != nready):
+                return 0
+            if self._mmsg:
+                # Something was waiting: from now on read batches with
+                # recvmmsg() (learned back off when one finds a lone datagram).
+                self._batch = True
+                self._read_batches(loop)
                 return 0
             got = self._recv_one(loop)
             if got <= 0:
@@ -397,6 +487,119 @@ cdef class _DatagramCore(FdEntry):
                 return 0
             self._batch = True
         return 0
+
+    cdef int _read_batches(self, Loop loop) except -1:
+        # recvmmsg() batches, delivered under the batching rule, until about
+        # READ_BATCH datagrams, a short batch, or a reason to stop.
+        cdef int n, total = 0
+        cdef Py_ssize_t nready = loop._ready.size
+        while True:
+            n = self._recv_many(loop)
+            if n <= 1 and total == 0:
+                self._batch = False    # a lone datagram: back to recvfrom()
+            if n <= 0:
+                return 0
+            total += n
+            self._deliver_held(loop)
+            if (self._held is not None or n < TIDELOOP_MMSG_N or total >= READ_BATCH
+                    or not self._rd_on or self._conn_lost or loop._stopping
+                    or loop._ready.size != nready):
+                return 0
+
+    cdef int _recv_many(self, Loop loop) except -2:
+        # One recvmmsg(): the datagrams go to self._held (delivered by
+        # _deliver_held); returns their count, 0 for none, -1 error reported.
+        cdef tideloop_sockaddr sas[TIDELOOP_MMSG_N]
+        cdef socklen_t lens[TIDELOOP_MMSG_N]
+        cdef Py_ssize_t sizes[TIDELOOP_MMSG_N]
+        cdef int n, i
+        cdef int err = 0
+        cdef char* base
+        if self._slots is None:
+            self._slots = _loop_slots(loop)
+        n = tideloop_recvmmsg(self.fd, loop._rbuf, RECV_SIZE,
+                              PyByteArray_AS_STRING(self._slots), sas, lens, sizes, &err)
+        if n < 0:
+            if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
+                return 0
+            self._proto.error_received(_os_error(err))
+            return -1
+        held = []
+        for i in range(n):
+            if i == 0:
+                base = loop._rbuf
+            else:
+                base = PyByteArray_AS_STRING(self._slots) + (i - 1) * TIDELOOP_MSLOT
+            data = PyBytes_FromStringAndSize(base, sizes[i])
+            if self._ra_obj is not None and tideloop_same_addr(&sas[i], lens[i], &self._ra, self._ra_len):
+                addr = self._ra_obj
+            else:
+                addr = tideloop_make_addr(&sas[i], lens[i])
+                if addr is None:
+                    self._ra_obj = None
+                else:
+                    memcpy(&self._ra, &sas[i], lens[i])
+                    self._ra_len = lens[i]
+                    self._ra_obj = addr
+            held.append((data, addr))
+        if n:
+            self._held = held
+            self._held_i = 0
+        return n
+
+    cdef int _deliver_held(self, Loop loop) except -1:
+        # Deliver datagrams already read: the first at once, the next ones
+        # under the batching rule (no callback scheduled, loop not stopped).
+        # What remains waits for a Handle (the next iteration, as asyncio's
+        # next read), or for resume_reading(); close() drops it (asyncio
+        # never reads what is still in the socket then).
+        cdef list held = self._held
+        cdef Py_ssize_t nready = loop._ready.size
+        cdef bint first = True
+        try:
+            while self._held_i < len(held):
+                if not self._rd_on or self._conn_lost:
+                    break
+                if not first and (loop._stopping or loop._ready.size != nready):
+                    break
+                first = False
+                item = held[self._held_i]
+                held[self._held_i] = None
+                self._held_i += 1
+                self._proto.datagram_received((<tuple>item)[0], (<tuple>item)[1])
+        finally:
+            if self._held is held:
+                if self._held_i >= len(held) or self._conn_lost or self._closing:
+                    self._held = None
+                    self._held_i = 0
+                elif self._rd_on:
+                    # After the callbacks just scheduled, as asyncio's next
+                    # read; after stop(), not before the loop runs again.
+                    self._schedule_held(loop._stopping)
+        return 0
+
+    cdef int _schedule_held(self, bint next_iteration) except -1:
+        if not self._held_sched:
+            self._held_sched = True
+            cb = self._held_trampoline if next_iteration else self._held_handle
+            rq_push(&self._tloop._ready, _new_handle(cb, (), self._tloop, self._ctx))
+        return 0
+
+    def _held_trampoline(self):
+        # Runs in this iteration; the Handle it queues runs in the next one.
+        rq_push(&self._tloop._ready,
+                _new_handle(self._held_handle, (), self._tloop, self._ctx))
+
+    def _held_handle(self):
+        self._held_sched = False
+        if self._held is None or self._conn_lost:
+            return
+        try:
+            self._deliver_held(self._tloop)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._callback_failed(exc, '_read_ready')
 
     cdef int _recv_one(self, Loop loop) except -2:
         # One recvfrom(): 1 delivered, 0 nothing there, -1 error reported.
@@ -660,6 +863,8 @@ cdef class _DatagramCore(FdEntry):
         if self._tloop._closed:
             raise RuntimeError('Event loop is closed')   # asyncio's _add_reader
         self._set_io()
+        if self._held is not None:
+            self._schedule_held(False)
         if self._tloop._debug:
             aio_logger.debug("%r resumes reading", self._face)
 
@@ -692,6 +897,7 @@ cdef class _DatagramCore(FdEntry):
             return
         self._closing = True
         self._rd_on = False
+        self._held = None
         if not self._buffer:
             self._conn_lost += 1
             self._wr_on = False
@@ -731,6 +937,7 @@ cdef class _DatagramCore(FdEntry):
         if not self._closing:
             self._closing = True
             self._rd_on = False
+        self._held = None
         self._set_io()
         self._conn_lost += 1
         self._tloop.call_soon(self._call_connection_lost_py, exc, context=self._ctx)
@@ -749,6 +956,7 @@ cdef class _DatagramCore(FdEntry):
                 self._sock_obj = None
             self._proto = None
             self._ra_obj = None
+            self._held = None
         return 0
 
     # ------------------------------------------------------------------
