@@ -3,9 +3,18 @@
 # contract.
 #
 # Like _StreamCore it IS the loop's FdEntry for its fd: readiness lands in
-# dispatch(), which recvfrom()s one datagram into the loop's buffer and calls
-# protocol.datagram_received(data, addr) at once - one datagram per
-# readiness, as asyncio, so callbacks interleave with other work the same way.
+# dispatch(), which recvfrom()s a datagram into the loop's buffer and calls
+# protocol.datagram_received(data, addr) at once (or queues a Handle when
+# callbacks were already ready, as asyncio orders I/O after them).
+#
+# Order of delivery.  asyncio reads one datagram per loop iteration.  Under
+# load this transport reads on (UDP: recvmmsg() batches) but delivers the
+# next datagram at once only while that cannot be told apart from asyncio:
+# the protocol scheduled no callback, still reads, did not stop the loop.
+# Otherwise the datagrams already read are held and delivered one per
+# Handle, each after the callbacks its predecessor scheduled - asyncio's
+# order.  See _read_ready / _deliver_held.
+#
 # sendto() tries the syscall at once when nothing is queued and queues
 # (bytes, addr) otherwise; the queue is flushed when the fd is writable.
 #
@@ -54,6 +63,8 @@ cdef extern from *:
         n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&sa->ss, salen);
         if (n < 0)
             *err = errno;
+        else if (*salen > sizeof(sa->ss))
+            *salen = sizeof(sa->ss);   /* never more than was written */
         return n;
     }
 
@@ -86,6 +97,8 @@ cdef extern from *:
         }
         for (i = 0; i < n; i++) {
             lens[i] = msgs[i].msg_hdr.msg_namelen;
+            if (lens[i] > sizeof(sas[i].ss))
+                lens[i] = sizeof(sas[i].ss);
             sizes[i] = (Py_ssize_t)msgs[i].msg_len;
         }
         return n;
@@ -461,10 +474,12 @@ cdef class _DatagramCore(FdEntry):
         # here saves a poll per datagram under load, and is only done while
         # it cannot be told apart from asyncio: the protocol scheduled no
         # callback (the ready queue did not grow), is still reading, did not
-        # stop the loop, and at most READ_BATCH datagrams - another fd or a timer waiting a little
-        # longer is what a slightly later arrival would give in asyncio.
-        # Whether it pays is learned: a read that finds nothing costs a
-        # syscall, so after one, only every BATCH_PROBE-th readiness tries.
+        # stop the loop, and at most READ_BATCH datagrams - another fd or a
+        # timer waiting a little longer is what a slightly later arrival
+        # would give in asyncio.  Whether it pays is learned: a read that
+        # finds nothing costs a syscall, so after one, only every
+        # BATCH_PROBE-th readiness tries.  UDP then reads with recvmmsg()
+        # (_read_batches), holding what cannot be delivered yet.
         if not self._batch:
             self._probe += 1
             if self._probe < BATCH_PROBE:
