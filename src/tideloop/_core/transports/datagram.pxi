@@ -184,7 +184,8 @@ cdef bytearray _loop_slots(Loop loop):
 
 cdef enum:
     READ_BATCH = 32     # datagrams read per readiness at most
-    BATCH_PROBE = 8     # when batching does not pay, try every 8th readiness
+    BATCH_PROBE = 8     # when batching does not pay, try every 8th readiness ...
+    BATCH_PROBE_MAX = 128   # ... doubling after each probe that finds nothing
 
 # Per-datagram header bytes counted in the write buffer size.  3.11/3.12:
 # none.  3.13 counts 8 per queued datagram; 3.13.0-3.13.5 add it on queueing
@@ -230,6 +231,7 @@ cdef class _DatagramCore(FdEntry):
     cdef socklen_t _ra_len
     cdef bint _batch               # read on after a datagram (see _read_ready)
     cdef unsigned int _probe       # reads since the last batch probe
+    cdef unsigned int _probe_every # readinesses between probes
     cdef bint _mmsg                # UDP: batches come with one recvmmsg()
     cdef bytearray _slots          # the loop's recvmmsg slots (shared, lazy)
     cdef list _held                # datagrams read, not yet delivered ...
@@ -266,6 +268,7 @@ cdef class _DatagramCore(FdEntry):
         self._buffer = _collections.deque()
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
+        self._probe_every = BATCH_PROBE
         self._proto = protocol
         self._protocol_connected = True
         face._extra = self._extra
@@ -465,7 +468,7 @@ cdef class _DatagramCore(FdEntry):
                 self._schedule_held(False)
             return 0
         if batch and self._mmsg and self._batch:
-            self._read_batches(loop)
+            self._read_batches(loop, False)
             return 0
         nready = loop._ready.size     # before the protocol runs
         if self._recv_one(loop) <= 0 or not batch:
@@ -478,11 +481,12 @@ cdef class _DatagramCore(FdEntry):
         # timer waiting a little longer is what a slightly later arrival
         # would give in asyncio.  Whether it pays is learned: a read that
         # finds nothing costs a syscall, so after one, only every
-        # BATCH_PROBE-th readiness tries.  UDP then reads with recvmmsg()
-        # (_read_batches), holding what cannot be delivered yet.
+        # BATCH_PROBE-th readiness tries (backing off to BATCH_PROBE_MAX).
+        # UDP then reads with recvmmsg() (_read_batches), holding what
+        # cannot be delivered yet.
         if not self._batch:
             self._probe += 1
-            if self._probe < BATCH_PROBE:
+            if self._probe < self._probe_every:
                 return 0
             self._probe = 0
         for i in range(READ_BATCH - 1):
@@ -492,26 +496,41 @@ cdef class _DatagramCore(FdEntry):
             if self._mmsg:
                 # Something was waiting: from now on read batches with
                 # recvmmsg() (learned back off when one finds a lone datagram).
-                self._batch = True
-                self._read_batches(loop)
+                self._read_batches(loop, True)
                 return 0
             got = self._recv_one(loop)
             if got <= 0:
                 if i == 0:
-                    self._batch = False    # nothing was waiting
+                    self._batch_failed()   # nothing was waiting
                 return 0
             self._batch = True
+            self._probe_every = BATCH_PROBE
         return 0
 
-    cdef int _read_batches(self, Loop loop) except -1:
+    cdef void _batch_failed(self) noexcept:
+        # Batching found nothing more: back to one read per readiness, and
+        # probe again later - twice as late each time (ping-pong traffic
+        # then pays almost nothing for the probes).
+        if self._batch:
+            self._probe_every = BATCH_PROBE
+        elif self._probe_every < BATCH_PROBE_MAX:
+            self._probe_every *= 2
+        self._batch = False
+
+    cdef int _read_batches(self, Loop loop, bint probing) except -1:
         # recvmmsg() batches, delivered under the batching rule, until about
-        # READ_BATCH datagrams, a short batch, or a reason to stop.
+        # READ_BATCH datagrams, a short batch, or a reason to stop.  When
+        # probing, one datagram was just read by recvfrom(): any more means
+        # batching pays; otherwise a lone datagram means it does not.
         cdef int n, total = 0
         cdef Py_ssize_t nready = loop._ready.size
         while True:
             n = self._recv_many(loop)
-            if n <= 1 and total == 0:
-                self._batch = False    # a lone datagram: back to recvfrom()
+            if total == 0 and (n <= 0 or (n == 1 and not probing)):
+                self._batch_failed()   # back to one recvfrom() per readiness
+            elif total == 0:
+                self._batch = True
+                self._probe_every = BATCH_PROBE
             if n <= 0:
                 return 0
             total += n
