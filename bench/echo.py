@@ -389,8 +389,13 @@ def target_lines(results, modes, points):
                 continue
             verdicts[_verdict(tide, best)].append(f"{where} ({tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']})")
     n = sum(len(v) for v in verdicts.values())
-    lines = [f"target (tideloop's CPU/request below both uvloop's and rloop's): ahead on {len(verdicts['ahead'])} "
-             f"of {n} points"]
+    if n == 0:
+        lines = ["target (tideloop's CPU/request below both uvloop's and rloop's): not comparable in this run "
+                 "(tideloop or both peers n/a, failed or not asked for)"]
+        missing = []
+    else:
+        lines = [f"target (tideloop's CPU/request below both uvloop's and rloop's): ahead on "
+                 f"{len(verdicts['ahead'])} of {n} points"]
     for verdict in ("tie", "BEHIND"):
         if verdicts[verdict]:
             lines.append(f"  {verdict} ({'repetitions overlap' if verdict == 'tie' else 'above the best peer'}) "

@@ -187,7 +187,8 @@ def collect(argv, progress):
                 else:
                     results[(lp, case)].append(r)
                     progress.advance(f"{r:.3f} s")
-    return {"python": sys.version.split()[0], "scale": args.scale, "repeat": args.repeat, "cases": cases,
+    return {"command": "python bench/processes.py " + " ".join(argv),
+            "python": sys.version.split()[0], "scale": args.scale, "repeat": args.repeat, "cases": cases,
             "loops": loops, "versions": versions, "skipped": skipped,
             "seconds": {f"{lp}/{c}": v for (lp, c), v in results.items()},
             "errors": {f"{lp}/{c}": m for (lp, c), m in errors.items()}}
@@ -225,7 +226,8 @@ def report_blocks(data):
             v = _vs_peer(medians, case)
             row.append("-" if v is None else f"{v:.2f}x" + (" ahead" if v > 1 else " BEHIND"))
         rows.append(row)
-    header = [f"python {data['python']}, counts x {data['scale']:g}, median of {data.get('repeat', '?')}",
+    header = [f"command: {data['command']}"] if "command" in data else []
+    header += [f"python {data['python']}, counts x {data['scale']:g}, median of {data.get('repeat', '?')}",
               "loops: " + ", ".join(f"{n} {data['versions'][n]}" for n in loops)]
     header += [f"skipped: {n} ({why})" for n, why in data.get("skipped", {}).items()]
     footer = [f"FAILED {k}: {m}" for k, m in sorted(data["errors"].items())]
