@@ -16,7 +16,6 @@ import re
 import runpy
 import sys
 import sysconfig
-import traceback
 import warnings
 
 USAGE = """\
