@@ -3,8 +3,9 @@
 Adding a suite is one line in SUITES. The script must take ``--loops`` and
 ``--repeat`` like the others. With ``collect``/``report_blocks`` (see
 bench/suite_api.py) it gets a progress bar and tables. Without them,
-``tideloop bench`` runs ``python bench/SCRIPT <options> --json FILE`` and
-shows what the script prints.
+``tideloop bench`` runs ``python bench/SCRIPT <options> --json FILE`` (plus
+``--markdown`` when asked), shows its stderr lines as progress and prints what
+the script prints.
 """
 from collections import namedtuple
 

@@ -435,6 +435,65 @@ def test_bench_rich_progress_on_a_terminal(tmp_path):
     assert "spawn [20 processes]" in out and "suites: processes ok" in out
 
 
+# A suite script in the style of the others but without collect/report_blocks:
+# it times call_soon on each loop and prints its own table.
+TOY_SUITE = textwrap.dedent("""\
+    import argparse, json, os, sys, time
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from micro_loops import new_loop
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--loops", default="asyncio,tideloop")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--n", type=int, default=100000)
+    p.add_argument("--json")
+    p.add_argument("--markdown", action="store_true")
+    args = p.parse_args()
+    rows = {}
+    for name in args.loops.split(","):
+        loop = new_loop(name)
+        t0 = time.perf_counter()
+        for _ in range(args.n):
+            loop.call_soon(lambda: None)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        loop.close()
+        rows[name] = args.n / (time.perf_counter() - t0)
+        print(f"toy: {name} done", file=sys.stderr)
+    sep = " | " if args.markdown else "  "
+    print("toy call_soon" + sep + sep.join(f"{k} {v:.0f}/s" for k, v in rows.items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"ops_s": rows, "repeat": args.repeat}, f)
+""")
+
+
+@needs_bench
+def test_bench_a_script_without_hooks_is_one_registration_line(tmp_path):
+    # A checkout's bench/ with one more suite registered by one line, used
+    # from a copy of the package outside the checkout (./bench/ is found).
+    shutil.copytree(BENCH, tmp_path / "bench", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "bench" / "toy.py").write_text(TOY_SUITE)
+    suites = tmp_path / "bench" / "suites.py"
+    suites.write_text(suites.read_text().replace(
+        "SUITES = (\n", 'SUITES = (\n    Suite("toy", "toy.py", "a toy", quick=("--n", "1000", "--repeat", "1")),\n'))
+    site = tmp_path / "site"
+    shutil.copytree(pathlib.Path(tideloop.__file__).parent, site / "tideloop",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "tideloop", "bench", "toy", "--quick", "--loops", PAIR,
+                           "--json", "run.json"], cwd=tmp_path, env=clean_env(PYTHONPATH=str(site)),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    saved = json.loads((tmp_path / "run.json").read_text())
+    rec = saved["suites"]["toy"]
+    assert rec["status"] == "ok"
+    assert rec["argv"] == ["--n", "1000", "--repeat", "1", "--loops", PAIR]
+    assert set(rec["data"]["ops_s"]) == {"asyncio", "tideloop"}  # the script's own --json
+    assert "toy call_soon  asyncio " in proc.stdout  # its report, as it printed it
+    assert "[toy] toy: tideloop done" in proc.stderr  # its stderr lines are the progress
+    assert "suites: toy ok" in proc.stdout
+
+
 def test_bench_help_lists_the_suites():
     proc = tideloop_cli("bench", "--help")
     assert proc.returncode == 0, proc.stderr

@@ -84,8 +84,17 @@ class Bench:
         """The loops the scripts know (bench/micro_loops.py)."""
         return importlib.import_module("micro_loops").LOOP_NAMES
 
+    def has_hooks(self, suite):
+        """True when the suite's script defines collect() and report_blocks() (read, not run:
+        a script without hooks may do its work at import)."""
+        import ast
+
+        tree = ast.parse((self.dir / suite.script).read_text(), str(self.dir / suite.script))
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        return {"collect", "report_blocks"} <= defined
+
     def script(self, suite):
-        """Import suite's script as a module (its command line is not run)."""
+        """Import the suite's script as a module (its ``__main__`` block does not run)."""
         return _load_file(self.dir / suite.script, f"_tideloop_bench_{suite.name}")
 
 
@@ -147,16 +156,18 @@ def script_argv(suite, args):
 # ---------------------------------------------------------------- running
 
 
-def run_suite(bench, suite, args, display):
-    """Run one suite; return its record (status, reason, argv, seconds, data, blocks / output)."""
+def run_suite(bench, suite, args, display, records):
+    """Run one suite; its record (status, reason, argv, seconds, data, blocks / output) goes
+    into *records* as it starts, so an interrupted suite is reported too."""
     argv = script_argv(suite, args)
     record = {"status": "ok", "reason": None, "about": suite.about, "script": f"bench/{suite.script}",
               "argv": argv, "seconds": None, "data": None, "blocks": None}
+    records[suite.name] = record
     progress = display.begin(suite.name, suite.about)
     t0 = time.monotonic()
     try:
-        module = bench.script(suite)
-        if hasattr(module, "collect") and hasattr(module, "report_blocks"):
+        if bench.has_hooks(suite):
+            module = bench.script(suite)
             record["data"] = module.collect(argv, progress)
             record["blocks"] = module.report_blocks(record["data"])
             if record["blocks"].get("failed"):
@@ -168,7 +179,7 @@ def run_suite(bench, suite, args, display):
     except SystemExit as exc:  # the script's argparse rejected an option (it printed why)
         record.update(status="error", reason=f"bench/{suite.script} {' '.join(argv)}: bad options (exit {exc.code})")
     except KeyboardInterrupt:
-        record.update(status="interrupted", reason="interrupted (Ctrl-C)")
+        record.update(status="interrupted", reason="Ctrl-C")
         raise
     except Exception as exc:
         traceback.print_exc()
@@ -176,7 +187,6 @@ def run_suite(bench, suite, args, display):
     finally:
         record["seconds"] = round(time.monotonic() - t0, 1)
         display.end(suite.name, _outcome(record))
-    return record
 
 
 def _run_script(bench, suite, argv, args, progress, record):
@@ -304,13 +314,9 @@ def cmd_bench(argv):
         with _bench_display.display(plain=args.plain) as display:
             display.start(len(names))
             for name in names:
-                saved["suites"][name] = run_suite(bench, bench.suites[name], args, display)
+                run_suite(bench, bench.suites[name], args, display, saved["suites"])
     except KeyboardInterrupt:
-        name = names[len(saved["suites"])] if len(saved["suites"]) < len(names) else names[-1]
-        saved["suites"].setdefault(name, {"status": "interrupted", "reason": "interrupted (Ctrl-C)",
-                                          "about": bench.suites[name].about,
-                                          "script": f"bench/{bench.suites[name].script}",
-                                          "argv": [], "seconds": None})
+        pass  # the interrupted suite is marked so; report what ran
     if args.json:
         with open(args.json, "w") as f:
             json.dump(saved, f, indent=1)
