@@ -468,20 +468,24 @@ TOY_SUITE = textwrap.dedent("""\
 """)
 
 
+def bench_checkout_copy(root):
+    """A copy of bench/ in *root* (its own build/, no C binaries yet) and of the package in
+    *root*/site, outside the checkout: ``tideloop bench`` run in *root* uses ./bench/."""
+    shutil.copytree(BENCH, root / "bench", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(pathlib.Path(tideloop.__file__).parent, root / "site" / "tideloop",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return str(root / "site")
+
+
 @needs_bench
 def test_bench_a_script_without_hooks_is_one_registration_line(tmp_path):
-    # A checkout's bench/ with one more suite registered by one line, used
-    # from a copy of the package outside the checkout (./bench/ is found).
-    shutil.copytree(BENCH, tmp_path / "bench", ignore=shutil.ignore_patterns("__pycache__"))
+    site = bench_checkout_copy(tmp_path)
     (tmp_path / "bench" / "toy.py").write_text(TOY_SUITE)
     suites = tmp_path / "bench" / "suites.py"
     suites.write_text(suites.read_text().replace(
         "SUITES = (\n", 'SUITES = (\n    Suite("toy", "toy.py", "a toy", quick=("--n", "1000", "--repeat", "1")),\n'))
-    site = tmp_path / "site"
-    shutil.copytree(pathlib.Path(tideloop.__file__).parent, site / "tideloop",
-                    ignore=shutil.ignore_patterns("__pycache__"))
     proc = subprocess.run([sys.executable, "-m", "tideloop", "bench", "toy", "--quick", "--loops", PAIR,
-                           "--json", "run.json"], cwd=tmp_path, env=clean_env(PYTHONPATH=str(site)),
+                           "--json", "run.json"], cwd=tmp_path, env=clean_env(PYTHONPATH=site),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     saved = json.loads((tmp_path / "run.json").read_text())
@@ -492,6 +496,20 @@ def test_bench_a_script_without_hooks_is_one_registration_line(tmp_path):
     assert "toy call_soon  asyncio " in proc.stdout  # its report, as it printed it
     assert "[toy] toy: tideloop done" in proc.stderr  # its stderr lines are the progress
     assert "suites: toy ok" in proc.stdout
+
+
+@needs_bench
+def test_bench_echo_without_gcc_says_what_to_install(tmp_path):
+    # A fresh copy has no built C client; with no gcc on PATH the suite is skipped.
+    site = bench_checkout_copy(tmp_path)
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "tideloop", "bench", "echo", "--quick", "--loops", PAIR],
+                          cwd=tmp_path, env=clean_env(PYTHONPATH=site, PATH=str(empty)),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "skipped: gcc is needed to build the C load generator and server (apt-get install gcc)" in proc.stdout
+    assert not (tmp_path / "build" / "bench" / "echo_client").exists()
 
 
 def test_bench_help_lists_the_suites():
