@@ -354,6 +354,13 @@ def _after_fork_in_child():
             signal.set_wakeup_fd(fd)  # the program's own: leave it
     except (ValueError, OSError):
         pass
+    # Then each loop stops sharing its epoll instance, eventfd and signal
+    # socketpair with the parent (Loop._after_fork_in_child).
+    for lp in list(_loops):
+        try:
+            lp._after_fork_in_child()
+        except Exception:   # an at-fork hook must not raise; the loop is unusable then
+            pass
 
 
 _parent_main_ident = None
