@@ -310,7 +310,9 @@ def report_blocks(data):
         header.append(f"{name}: n/a ({why})")
     for note in meta.get("notes", []):
         header.append(f"note: {note}")
-    for r in results:  # why each n/a or failed server is so, once per server
+    for r in results:  # why each n/a or failed server is so, once per server (a skipped loop: above)
+        if r["loop"] in meta.get("skipped", {}):
+            continue
         if r["status"] != "ok" and r.get("error") and r is _first_of(results, r):
             header.append(f"{r['loop']} {r['mode']}: {r['status']} ({r['error']})")
     header.append(f"each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
