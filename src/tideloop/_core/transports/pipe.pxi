@@ -418,8 +418,12 @@ cdef class _ReadPipeCore(_PipeCore):
         if self._closing or not self._paused:
             return
         self._paused = False
+        if self._tloop._closed:
+            # asyncio's _add_reader refuses (the lazy pause may have left the
+            # interest in place, so _set_io alone would not notice).
+            raise RuntimeError('Event loop is closed')
         self._rd_on = True
-        self._set_io()   # RuntimeError if the loop is closed, as asyncio's
+        self._set_io()
         if self._tloop._debug:
             aio_logger.debug("%r resumes reading", self._face)
 
