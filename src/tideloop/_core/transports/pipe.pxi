@@ -589,7 +589,8 @@ cdef class _WritePipeCore(_PipeCore):
                     PyBuffer_Release(&view)
             self._maybe_pause_protocol()
             return
-        # Nothing queued: try to write it all now.
+        # Nothing queued: try to write it all now.  The buffer is released
+        # before any Python code (protocol, exception handler) runs.
         try:
             PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         except (SystemExit, KeyboardInterrupt):
@@ -599,6 +600,7 @@ cdef class _WritePipeCore(_PipeCore):
             self._conn_lost += 1
             self._fatal_error(exc, 'Fatal write error on pipe transport')
             return
+        rest = None
         try:
             size = view.len
             n = write(self.fd, view.buf, size)
@@ -606,26 +608,29 @@ cdef class _WritePipeCore(_PipeCore):
                 err = errno
                 if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
                     n = 0
-                else:
-                    self._conn_lost += 1
-                    self._fatal_error(_os_error(err), 'Fatal write error on pipe transport')
-                    return
-            if n == size:
-                return
-            # asyncio adds the writer before it queues: a closed loop raises
-            # RuntimeError here with nothing queued.
-            self._wr_on = True
-            try:
-                self._set_io()
-            except BaseException:
-                self._wr_on = False
-                raise
-            if isbytes:
-                self._wq.push(<bytes>data, n)
-            else:
-                self._wq.push_copy(<char*>view.buf + n, size - n)
+            if n >= 0 and n < size and not isbytes:
+                # The unsent tail of a mutable buffer: a private copy.
+                rest = PyBytes_FromStringAndSize(<char*>view.buf + n, size - n)
         finally:
             PyBuffer_Release(&view)
+        if n < 0:
+            self._conn_lost += 1
+            self._fatal_error(_os_error(err), 'Fatal write error on pipe transport')
+            return
+        if n == size:
+            return
+        # asyncio adds the writer before it queues: a closed loop raises
+        # RuntimeError here with nothing queued.
+        self._wr_on = True
+        try:
+            self._set_io()
+        except BaseException:
+            self._wr_on = False
+            raise
+        if isbytes:
+            self._wq.push(<bytes>data, n)    # the object itself: no copy
+        else:
+            self._wq.push(<bytes>rest, 0)
         self._maybe_pause_protocol()
 
     cdef int _write_ready(self) except -1:
