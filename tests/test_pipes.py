@@ -1108,6 +1108,44 @@ def test_100k_writes_and_reads_no_leak(loop, loop_name):
 
 
 @pytest.mark.timeout(180)
+def test_100k_read_write_lockstep_no_leak(loop, loop_name):
+    """100,000 write()s each answered by one data_received() (writer and reader in lockstep): no leak."""
+    n = 100_000 if loop_name == "tideloop" else 20_000
+
+    class Lockstep(ReadProto):
+        def __init__(self, loop):
+            super().__init__(loop)
+            self.reads = 0
+            self.waiter = None
+
+        def data_received(self, data):
+            super().data_received(data)
+            self.reads += 1
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(None)
+
+    async def rounds(count):
+        r, w = os.pipe()
+        rt, rp = await loop.connect_read_pipe(lambda: Lockstep(loop), os.fdopen(r, "rb", 0))
+        wt, wp = await loop.connect_write_pipe(lambda: WriteProto(loop), os.fdopen(w, "wb", 0))
+        for i in range(count):
+            rp.waiter = loop.create_future()
+            wt.write(b"%06d" % (i % 1000000))
+            await rp.waiter
+        wt.close()
+        await wp.done
+        await rp.done
+        assert rp.reads == count and len(rp.data) == 6 * count
+
+    run(loop, rounds(n // 10), timeout=150)
+    before_fds = set(os.listdir("/proc/self/fd"))
+    before = _rss()
+    run(loop, rounds(n), timeout=150)
+    assert _rss() - before < 8 * 1024 * 1024
+    assert set(os.listdir("/proc/self/fd")) <= before_fds
+
+
+@pytest.mark.timeout(180)
 def test_2000_pipes_opened_and_closed_no_leak(loop):
     """2,000 pipe pairs through both transports, closed every way: no fd left, memory flat."""
     async def one(i):
