@@ -1182,3 +1182,27 @@ def test_2000_pipes_opened_and_closed_no_leak(loop):
     run(loop, many(2000), timeout=150)
     assert set(os.listdir("/proc/self/fd")) <= before_fds
     assert _rss() - before < 8 * 1024 * 1024
+
+
+def test_max_size_bounds_each_read(loop, pipe_fds):
+    """Each read takes at most transport.max_size bytes (256 KiB by default; settable, as asyncio's)."""
+    r, w = pipe_fds
+    sizes = []
+
+    class P(ReadProto):
+        def data_received(self, data):
+            sizes.append(len(data))
+            super().data_received(data)
+
+    async def main():
+        rt, rp = await loop.connect_read_pipe(lambda: P(loop), os.fdopen(r, "rb", 0))
+        assert rt.max_size == 256 * 1024
+        rt.max_size = 1000
+        os.write(w, b"m" * 5000)
+        os.close(w)
+        pipe_fds.remove(w)
+        await rp.done
+        return len(rp.data)
+
+    assert run(loop, main()) == 5000
+    assert sizes == [1000] * 5

@@ -316,8 +316,10 @@ cdef class _ReadPipeCore(_PipeCore):
 
     cdef public bint _paused       # pause_reading() in effect
     cdef bint _big_reads           # read into a new bytes (see PIPE_BIG_READ)
+    cdef public Py_ssize_t max_size  # bytes read at most per readiness (asyncio's attribute)
 
     def _setup(self, face, Loop loop, pipe, protocol, waiter, extra):
+        self.max_size = RECV_SIZE
         self._init_common(face, loop, pipe, protocol, extra)
         mode = _os_fstat(self.fd).st_mode
         if not (_S_ISFIFO(mode) or _S_ISSOCK(mode) or _S_ISCHR(mode)):
@@ -365,11 +367,14 @@ cdef class _ReadPipeCore(_PipeCore):
         cdef Loop loop = self._tloop
         cdef Py_ssize_t n
         cdef int err = 0
-        cdef bint direct = self._big_reads
+        cdef Py_ssize_t size = self.max_size
+        cdef bint direct = self._big_reads or size > RECV_SIZE
         if self._pipe_obj is None:
             return 0
+        if size < 0:
+            size = 0   # (os.read would raise ValueError on every readiness)
         if direct:
-            data = tideloop_read_bytes(self.fd, RECV_SIZE, &n, &err)
+            data = tideloop_read_bytes(self.fd, size, &n, &err)
             if n >= 0 and n < PIPE_BIG_READ:
                 self._big_reads = False
         else:
@@ -377,7 +382,7 @@ cdef class _ReadPipeCore(_PipeCore):
                 loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
                 if loop._rbuf == NULL:
                     raise MemoryError()
-            n = read(self.fd, loop._rbuf, RECV_SIZE)
+            n = read(self.fd, loop._rbuf, <size_t>size)
             err = errno
             if n >= PIPE_BIG_READ:
                 self._big_reads = True
@@ -816,7 +821,14 @@ class ReadPipeTransport(_ReadTransportBase):
     The work is done by a compiled core; see transports/pipe.pxi.
     """
 
-    max_size = RECV_SIZE   # bytes read at most per readiness, as asyncio's
+    @property
+    def max_size(self):
+        """Bytes read at most per readiness (256 KiB, as asyncio's); settable."""
+        return self._core.max_size
+
+    @max_size.setter
+    def max_size(self, value):
+        self._core.max_size = value
 
     def __init__(self, loop, pipe, protocol, waiter=None, extra=None):
         core = _ReadPipeCore.__new__(_ReadPipeCore)
