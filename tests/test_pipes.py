@@ -1206,3 +1206,107 @@ def test_max_size_bounds_each_read(loop, pipe_fds):
 
     assert run(loop, main()) == 5000
     assert sizes == [1000] * 5
+
+
+def test_read_and_write_transports_on_one_pty_master_fd(loop):
+    """One pty master fd used by a read AND a write transport (as shellous does): both work (uvloop: FileExistsError)."""
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(slave, False)
+
+    async def main():
+        rt, rp = await loop.connect_read_pipe(lambda: ReadProto(loop), os.fdopen(master, "rb", 0, closefd=False))
+        wt, wp = await loop.connect_write_pipe(lambda: WriteProto(loop), os.fdopen(master, "wb", 0, closefd=False))
+        # far more than the pty buffers, so the write transport has to wait
+        # for writability while the read transport keeps reading
+        out = os.urandom(512 * 1024)
+        wt.write(out)
+        echoed = b""
+        for i in range(2000):
+            try:
+                chunk = os.read(slave, 65536)
+                echoed += chunk
+                os.write(slave, chunk[:16])   # some traffic the other way
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+            if len(echoed) >= len(out) and len(rp.data) >= min(len(out), 16 * 100):
+                break
+            await asyncio.sleep(0)
+        for _ in range(100):
+            if wt.get_write_buffer_size() == 0:
+                break
+            await asyncio.sleep(0.01)
+        wt.close()
+        await wp.done
+        rt.close()
+        await rp.done
+        return echoed == out, len(rp.data) > 0, rp.events
+
+    try:
+        same, got_data, events = run(loop, main())
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert same and got_data
+    assert events == ["made", ("lost", None)]
+
+
+def test_two_write_transports_on_one_pipe_fd(loop, pipe_fds):
+    """connect_write_pipe twice on one pipe fd (sys.stdout twice, uvloop #262): both write, in turn."""
+    r, w = pipe_fds
+    os.set_blocking(r, False)
+
+    async def drain_into(got, t, n):
+        while len(got) < n or t.get_write_buffer_size():
+            try:
+                got += os.read(r, 65536)
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0)
+
+    async def main():
+        a, ap = await loop.connect_write_pipe(lambda: WriteProto(loop), os.fdopen(w, "wb", 0, closefd=False))
+        b, bp = await loop.connect_write_pipe(lambda: WriteProto(loop), os.fdopen(w, "wb", 0, closefd=False))
+        await asyncio.sleep(0)
+        got = bytearray()
+        a.write(b"A" * (200 * 1024))
+        assert a.get_write_buffer_size() > 0
+        await drain_into(got, a, 200 * 1024)
+        b.write(b"B" * (200 * 1024))
+        assert b.get_write_buffer_size() > 0
+        await drain_into(got, b, 400 * 1024)
+        a.write(b"a")
+        b.write(b"b")
+        await drain_into(got, b, 400 * 1024 + 2)
+        a.close()
+        b.close()
+        await ap.done
+        await bp.done
+        return bytes(got)
+
+    got = run(loop, main())
+    assert got == b"A" * (200 * 1024) + b"B" * (200 * 1024) + b"ab"
+
+
+def test_fd_reused_after_close_behind_the_back(loop):
+    """A paused read pipe whose fd is closed behind its back and reused by a new pipe: the new transport works."""
+    async def main():
+        r1, w1 = os.pipe()
+        t1, p1 = await loop.connect_read_pipe(lambda: ReadProto(loop), os.fdopen(r1, "rb", 0))
+        t1.pause_reading()
+        os.close(r1)          # behind the transport's back
+        os.close(w1)
+        r2, w2 = os.pipe()    # takes the lowest free numbers: r1's among them
+        t2, p2 = await loop.connect_read_pipe(lambda: ReadProto(loop), os.fdopen(r2, "rb", 0))
+        os.write(w2, b"for the new one")
+        os.close(w2)
+        await p2.done
+        t1._pipe = None       # its fd is gone: nothing to close (no ResourceWarning)
+        return bytes(p2.data), bytes(p1.data), r1 in (r2, w2)
+
+    new, old, reused = run(loop, main())
+    assert reused
+    assert new == b"for the new one"
+    assert old == b""

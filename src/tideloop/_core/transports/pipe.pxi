@@ -97,6 +97,9 @@ cdef class _PipeCore(FdEntry):
     cdef bint _rd_on               # the poller should report readability
     cdef bint _wr_on               # ... writability (data queued)
     cdef bint _lost                # connection_lost is scheduled or done
+    cdef bint _evicted             # our fd number was taken by an unrelated entry
+    cdef _PipeMux _mux             # set while sharing the fd with other pipe transports
+    cdef object _ident             # (st_dev, st_ino, st_rdev) of the fd at setup
     cdef object __weakref__
 
     cdef int _init_common(self, face, Loop loop, pipe, protocol, extra) except -1:
@@ -151,32 +154,63 @@ cdef class _PipeCore(FdEntry):
     # ------------------------------------------------------------------
     # registration with the poller
 
-    cdef int _take_fd(self) except -1:
-        # Become the loop's entry for our fd.  Whatever was registered there
-        # before (a reader someone left on a closed-and-reused fd, a lazy
-        # sock_* entry) is dropped, as a new selector key replaces it.
+    cdef bint _shares_with(self, _PipeCore other) except -1:
+        # Is `other` (about to register on our fd number) a second transport
+        # on the very file we use (a pty master read and written through two
+        # transports; sys.stdout connected twice)?  Not if our pipe object was
+        # closed, or the number now names another file (closed behind our
+        # back and reused).
+        if self._pipe_obj is None or self._lost or self._evicted:
+            return False
+        try:
+            if self._pipe_obj.fileno() != self.fd:
+                return False
+        except (OSError, ValueError):
+            return False
+        return self._ident is not None and self._ident == other._ident
+
+    cdef bint _take_fd(self) except -1:
+        # Become the loop's entry for our fd, or join the transports already
+        # on it (True: then self._mux is set).  Anything else registered
+        # there (a reader left on a closed-and-reused fd, a lazy sock_*
+        # entry, a stale transport) is dropped, as a new selector key
+        # replaces it.
         cdef Loop loop = self._tloop
         cdef FdEntry old = loop._entry(self.fd)
+        cdef _PipeMux mux
+        cdef _PipeCore core
         if old is self:
-            return 0
+            return False
+        if isinstance(old, _PipeMux):
+            mux = <_PipeMux>old
+            if mux._accepts(self):
+                mux.members.append(self)
+                self._mux = mux
+                return True
+        elif isinstance(old, _PipeCore) and (<_PipeCore>old)._shares_with(self):
+            # Share: a mux takes over old's registration and foreign handles.
+            core = <_PipeCore>old
+            mux = _PipeMux.__new__(_PipeMux)
+            mux.fd = self.fd
+            mux.loop = loop
+            mux.events = core.events
+            mux.reader, core.reader = core.reader, None
+            mux.writer, core.writer = core.writer, None
+            mux.members = [core, self]
+            core._mux = mux
+            self._mux = mux
+            loop._fd_table[self.fd] = mux
+            return True
         if old is not None:
-            if old.lazy:
-                _evict_lazy(loop, old)
-            else:
-                if old.reader is not None:
-                    old.reader.cancel()
-                if old.writer is not None:
-                    old.writer.cancel()
-                loop._poller_set_quiet(old, 0)
-                loop._fd_table[self.fd] = None
+            _pipe_evict(loop, old)
         loop._store_entry(self.fd, self)
-        return 0
+        return False
 
     cdef int _set_io(self) except -1:
         # Make the poller watch what the state asks for.
         cdef Loop loop = self._tloop
         cdef int want = 0
-        if self._pipe_obj is None or self.fd < 0:
+        if self._pipe_obj is None or self.fd < 0 or self._evicted:
             want = 0
         else:
             if self._rd_on or self.reader is not None:
@@ -190,19 +224,37 @@ cdef class _PipeCore(FdEntry):
                 raise RuntimeError('Event loop is closed')
             self.events &= want
             return 0
+        if self._mux is not None:
+            # Sharing the fd: our events are our part of the mux's.
+            if want != self.events:
+                self.events = want
+                self._mux._update()
+            return 0
         if want == self.events:
             return 0
         if want == 0:
             self._unregister()
             return 0
-        if loop._entry(self.fd) is not self:
-            self._take_fd()
+        if loop._entry(self.fd) is not self and self._take_fd():
+            self.events = want
+            self._mux._update()
+            return 0
         loop._poller_set(self, want)
         return 0
 
     cdef int _unregister(self) except -1:
+        # Stop watching the fd (for good when called on closing).
         cdef Loop loop = self._tloop
         cdef FdEntry e
+        cdef _PipeMux mux = self._mux
+        if mux is not None:
+            # Leave the mux; the other transports on the fd go on.
+            self._mux = None
+            self.events = 0
+            if self in mux.members:
+                mux.members.remove(self)
+            mux._update()
+            return 0
         if loop._closed or self.fd < 0:
             self.events = 0
             return 0
@@ -307,6 +359,105 @@ cdef class _PipeCore(FdEntry):
                 pipe.close()
 
 
+cdef int _pipe_evict(Loop loop, FdEntry old) except -1:
+    # Drop an unrelated entry from our fd number: its handles are cancelled,
+    # its registration removed; a stale pipe transport (or mux) never
+    # registers that number again.
+    if old.lazy:
+        _evict_lazy(loop, old)
+        return 0
+    if old.reader is not None:
+        old.reader.cancel()
+    if old.writer is not None:
+        old.writer.cancel()
+    if isinstance(old, _PipeCore):
+        (<_PipeCore>old)._evicted = True
+    elif isinstance(old, _PipeMux):
+        (<_PipeMux>old).dead = True
+        for m in (<_PipeMux>old).members:
+            (<_PipeCore>m)._evicted = True
+    loop._poller_set_quiet(old, 0)
+    if loop._entry(old.fd) is old:
+        loop._fd_table[old.fd] = None
+    return 0
+
+
+cdef class _PipeMux(FdEntry):
+    """The loop's entry for an fd several pipe transports use at once.
+
+    asyncio allows it (a pty master with a read and a write transport, one
+    selector key holding the reader of one and the writer of the other);
+    one FdEntry per fd cannot, so this entry registers the union of its
+    members' interests and hands every event to each of them.
+    """
+
+    cdef Loop loop
+    cdef list members
+    cdef bint dead
+
+    cdef bint _accepts(self, _PipeCore core) except -1:
+        cdef _PipeCore m
+        if self.dead:
+            return False
+        for m in self.members:
+            if m._shares_with(core):
+                return True
+        return False
+
+    cdef int _update(self) except -1:
+        cdef Loop loop = self.loop
+        cdef _PipeCore m
+        cdef int want = 0
+        cdef FdEntry cur
+        if self.dead:
+            return 0
+        for m in self.members:
+            want |= m.events
+        if self.reader is not None:
+            want |= EV_READ
+        if self.writer is not None:
+            want |= EV_WRITE
+        if loop._closed:
+            self.events &= want
+            return 0
+        cur = loop._entry(self.fd)
+        if want == 0:
+            if self.events:
+                loop._poller_set_quiet(self, 0)
+            if cur is self:
+                loop._fd_table[self.fd] = None
+            return 0
+        if cur is not self:
+            if cur is not None:
+                _pipe_evict(loop, cur)
+            loop._store_entry(self.fd, self)
+        if want != self.events:
+            loop._poller_set(self, want)
+        return 0
+
+    cdef int dispatch(self, Loop loop, int ev) except -1:
+        cdef Handle h
+        cdef _PipeCore m
+        if ev & EV_READ and self.reader is not None:
+            h = self.reader
+            if h._cancelled:
+                self.reader = None
+                self._update()
+            else:
+                rq_push(&loop._ready, h)
+        if ev & EV_WRITE and self.writer is not None:
+            h = self.writer
+            if h._cancelled:
+                self.writer = None
+                self._update()
+            else:
+                rq_push(&loop._ready, h)
+        for m in list(self.members):
+            if m._mux is self:
+                m.dispatch(loop, ev)
+        return 0
+
+
 # ----------------------------------------------------------------------
 # read side
 
@@ -321,7 +472,9 @@ cdef class _ReadPipeCore(_PipeCore):
     def _setup(self, face, Loop loop, pipe, protocol, waiter, extra):
         self.max_size = RECV_SIZE
         self._init_common(face, loop, pipe, protocol, extra)
-        mode = _os_fstat(self.fd).st_mode
+        st = _os_fstat(self.fd)
+        mode = st.st_mode
+        self._ident = (st.st_dev, st.st_ino, st.st_rdev)
         if not (_S_ISFIFO(mode) or _S_ISSOCK(mode) or _S_ISCHR(mode)):
             self._refuse()
             raise ValueError("Pipe transport is for pipes/sockets only.")
@@ -494,7 +647,9 @@ cdef class _WritePipeCore(_PipeCore):
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._init_common(face, loop, pipe, protocol, extra)
-        mode = _os_fstat(self.fd).st_mode
+        st = _os_fstat(self.fd)
+        mode = st.st_mode
+        self._ident = (st.st_dev, st.st_ino, st.st_rdev)
         is_char = _S_ISCHR(mode)
         is_fifo = _S_ISFIFO(mode)
         is_socket = _S_ISSOCK(mode)
