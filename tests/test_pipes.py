@@ -1294,7 +1294,8 @@ def test_fd_reused_after_close_behind_the_back(loop):
     """A paused read pipe whose fd is closed behind its back and reused by a new pipe: the new transport works."""
     async def main():
         r1, w1 = os.pipe()
-        t1, p1 = await loop.connect_read_pipe(lambda: ReadProto(loop), os.fdopen(r1, "rb", 0))
+        t1, p1 = await loop.connect_read_pipe(lambda: ReadProto(loop),
+                                              os.fdopen(r1, "rb", 0, closefd=False))
         t1.pause_reading()
         os.close(r1)          # behind the transport's back
         os.close(w1)
