@@ -1311,3 +1311,31 @@ def test_fd_reused_after_close_behind_the_back(loop):
     assert reused
     assert new == b"for the new one"
     assert old == b""
+
+
+def test_debug_logs(loop, pipe_fds, caplog):
+    """Debug mode: asyncio's 'pauses reading', 'resumes reading' and 'was closed by peer' lines, with the transport's repr."""
+    r, w = pipe_fds
+    loop.set_debug(True)
+
+    async def main():
+        rt, rp = await loop.connect_read_pipe(lambda: ReadProto(loop), os.fdopen(r, "rb", 0))
+        rt.pause_reading()
+        rt.resume_reading()
+        wr, ww = os.pipe()
+        wt, wp = await loop.connect_write_pipe(lambda: WriteProto(loop), os.fdopen(ww, "wb", 0))
+        await asyncio.sleep(0)
+        os.close(wr)
+        await wp.done
+        os.close(w)
+        pipe_fds.remove(w)
+        await rp.done
+        return repr(rt), repr(wt)
+
+    with caplog.at_level(logging.DEBUG, logger="asyncio"):
+        run(loop, main())
+    msgs = [r.getMessage() for r in caplog.records]
+    for suffix in ("pauses reading", "resumes reading", "was closed by peer"):
+        assert any(m.endswith(suffix) and "fd=" in m for m in msgs), (suffix, msgs)
+    assert sum(m.endswith("was closed by peer") for m in msgs) == 2
+    assert any(m.startswith("Read pipe %d connected" % r) for m in msgs)
