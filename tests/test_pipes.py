@@ -1339,3 +1339,28 @@ def test_debug_logs(loop, pipe_fds, caplog):
         assert any(m.endswith(suffix) and "fd=" in m for m in msgs), (suffix, msgs)
     assert sum(m.endswith("was closed by peer") for m in msgs) == 2
     assert any(m.startswith("Read pipe %d connected" % r) for m in msgs)
+
+
+def test_keyboard_interrupt_from_data_received_propagates(loop, pipe_fds):
+    """KeyboardInterrupt raised in data_received() leaves run_until_complete(); the transport goes on afterwards."""
+    r, w = pipe_fds
+
+    class P(ReadProto):
+        def data_received(self, data):
+            super().data_received(data)
+            if data == b"interrupt":
+                raise KeyboardInterrupt
+
+    async def connect():
+        return await loop.connect_read_pipe(lambda: P(loop), os.fdopen(r, "rb", 0))
+
+    rt, rp = run(loop, connect())
+    os.write(w, b"interrupt")
+    with pytest.raises(KeyboardInterrupt):
+        loop.run_until_complete(asyncio.sleep(1))
+    os.write(w, b"+more")
+    os.close(w)
+    pipe_fds.remove(w)
+    loop.run_until_complete(asyncio.wait_for(rp.done, 5))
+    assert bytes(rp.data) == b"interrupt+more"
+    assert rp.events == ["made", "eof", ("lost", None)]
