@@ -808,3 +808,126 @@ def test_stdio_pipes_are_fifos_with_room(loop, loop_name):
     if loop_name == "tideloop":
         from tideloop._unix import PIPE_CAPACITY
         assert all(int(size) >= PIPE_CAPACITY for _, size in rows)
+
+
+# ----------------------------------------------------------------------
+# The child's pipes through the (compiled, on tideloop) pipe transports.
+
+
+def test_stream_reader_pauses_and_resumes_stdout_transport(loop):
+    """A small StreamReader limit pauses the stdout pipe transport and resumes it; 1 MB arrives intact."""
+    calls = {"pause": 0, "resume": 0}
+    data = os.urandom(1024 * 1024)
+
+    async def main():
+        p = await asyncio.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE, limit=1024)
+        t = p._transport.get_pipe_transport(1)
+        pause, resume = t.pause_reading, t.resume_reading
+
+        def counting_pause():
+            calls["pause"] += 1
+            pause()
+
+        def counting_resume():
+            calls["resume"] += 1
+            resume()
+
+        t.pause_reading, t.resume_reading = counting_pause, counting_resume
+        out, _ = await p.communicate(data)
+        return out, p.returncode
+
+    out, rc = run(loop, main())
+    assert rc == 0 and out == data
+    assert calls["pause"] > 0 and calls["resume"] > 0
+
+
+def test_stdin_broken_pipe_when_child_exits(loop):
+    """Writing more than a pipe holds to a child that exits without reading: drain() fails, as asyncio's."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", "pass", stdin=PIPE)
+        p.stdin.write(b"x" * (4 * 1024 * 1024))
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            await p.stdin.drain()
+        return await p.wait()
+
+    assert run(loop, main()) == 0
+
+
+def test_communicate_ignores_broken_pipe(loop):
+    """communicate(input) with a child that never reads stdin: no error, the exit code comes back."""
+    async def main():
+        p = await asyncio.create_subprocess_exec(PY, "-c", "print('done')", stdin=PIPE, stdout=PIPE)
+        out, _ = await p.communicate(b"y" * (4 * 1024 * 1024))
+        return out, p.returncode
+
+    assert run(loop, main()) == (b"done\n", 0)
+
+
+def test_stdout_closed_before_exit(loop):
+    """The child closes stdout and runs on: EOF reaches the reader first, the exit comes later."""
+    async def main():
+        transport, proto = await loop.subprocess_exec(
+            lambda: RecordingProtocol(loop), PY, "-c",
+            "import os, time; os.write(1, b'bye'); os.close(1); time.sleep(0.3)",
+            stdin=None, stdout=PIPE, stderr=None)
+        while ("pipe_connection_lost", 1, None) not in proto.events:
+            await asyncio.sleep(0.01)
+        early = list(proto.events)
+        await proto.exited
+        transport.close()
+        return early, proto.events, proto.data[1]
+
+    early, events, out = run(loop, main())
+    assert out == b"bye"
+    assert "process_exited" not in early
+    assert events[-2:] == ["process_exited", ("connection_lost", None)]
+
+
+def test_pipe_transports_closed_with_process(loop):
+    """After communicate() and wait() the parent holds none of the child's pipe fds; the transports are closed."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE, stderr=PIPE)
+        pipes = [p._transport.get_pipe_transport(fd) for fd in (0, 1, 2)]
+        fds = [t.get_extra_info("pipe").fileno() for t in pipes]
+        out, err = await p.communicate(b"z" * 300_000)
+        await p.wait()
+        await asyncio.sleep(0)
+        return fds, [t.is_closing() for t in pipes], [t.get_extra_info("pipe").closed for t in pipes], len(out)
+
+    run(loop, main())  # warm-up: the loop's own fds
+    before = open_fds()
+    fds, closing, closed, n = run(loop, main())
+    assert n == 300_000
+    assert closing == [True] * 3 and closed == [True] * 3
+    assert open_fds() <= before
+
+
+def test_kill_while_writing_big_input(loop):
+    """kill() while drain() waits on a full stdin pipe: drain fails or returns, wait() gives -SIGKILL, no hang."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("sleep", "30", stdin=PIPE, stdout=PIPE)
+        p.stdin.write(b"k" * (8 * 1024 * 1024))
+        drain = asyncio.ensure_future(p.stdin.drain())
+        await asyncio.sleep(0.05)
+        assert not drain.done()
+        p.kill()
+        try:
+            await drain
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        out = await p.stdout.read()
+        return out, await p.wait()
+
+    assert run(loop, main()) == (b"", -signal.SIGKILL)
+
+
+def test_pipe_transport_reprs(loop):
+    """The process transport's repr names its pipes by their reprs (fd=...)."""
+    async def main():
+        p = await asyncio.create_subprocess_exec("cat", stdin=PIPE, stdout=PIPE)
+        r = repr(p._transport)
+        await p.communicate(b"")
+        return r
+
+    r = run(loop, main())
+    assert "stdin=<" in r and "stdout=<" in r and "fd=" in r

@@ -1,11 +1,13 @@
 """Processes and pipes for tideloop: subprocess_exec/_shell, connect_*_pipe.
 
-The pipe and subprocess *transports* are asyncio's own (unix_events'
-_UnixReadPipeTransport, _UnixWritePipeTransport, _UnixSubprocessTransport
-over base_subprocess), borrowed for the running Python: they only need the
-loop's _add_reader/_remove_reader/_add_writer/_remove_writer, which the core
-provides with asyncio's contract.  This is an interim: compiled pipe
-transports come later (docs/ARCHITECTURE.md, "Processes, pipes and fork").
+The pipe transports are compiled (tideloop._core's ReadPipeTransport and
+WritePipeTransport, transports/pipe.pxi): connect_read_pipe /
+connect_write_pipe (asyncio's own coroutines, borrowed below) make them
+through _make_read_pipe_transport / _make_write_pipe_transport, and so does
+every subprocess for its stdin/stdout/stderr.  The subprocess transport is
+asyncio's (unix_events._UnixSubprocessTransport over base_subprocess),
+borrowed for the running Python: it only talks to its pipes through
+connect_*_pipe and the public transport methods.
 
 What is tideloop's own is the *child watcher*, the same on every Python:
 asyncio's global child watchers are deprecated in 3.12 and gone in 3.14, and
@@ -30,6 +32,8 @@ import threading
 import weakref
 from asyncio import base_events, unix_events
 from asyncio.log import logger
+
+from ._core.core import ReadPipeTransport, WritePipeTransport
 
 __all__ = ("UnixMixin",)
 
@@ -174,6 +178,14 @@ class UnixMixin:
 
     # pid -> pidfd of the children watched through the poller.
     _tl_children = None
+
+    def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        """The compiled read pipe transport (asyncio's _UnixReadPipeTransport contract)."""
+        return ReadPipeTransport(self, pipe, protocol, waiter, extra)
+
+    def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        """The compiled write pipe transport (asyncio's _UnixWritePipeTransport contract)."""
+        return WritePipeTransport(self, pipe, protocol, waiter, extra)
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls, *args, **kwargs)
@@ -385,9 +397,4 @@ def _borrow(source, names):
 _borrow(base_events.BaseEventLoop, [
     "connect_read_pipe", "connect_write_pipe",
     "subprocess_exec", "subprocess_shell", "_log_subprocess",
-])
-
-# asyncio's Unix pipe transports (interim: compiled ones come later).
-_borrow(unix_events._UnixSelectorEventLoop, [
-    "_make_read_pipe_transport", "_make_write_pipe_transport",
 ])
