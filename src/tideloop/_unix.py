@@ -33,7 +33,7 @@ import weakref
 from asyncio import base_events, unix_events
 from asyncio.log import logger
 
-from ._core.core import ReadPipeTransport, WritePipeTransport
+from ._core import ReadPipeTransport, WritePipeTransport
 
 __all__ = ("UnixMixin",)
 
