@@ -1257,6 +1257,7 @@ def test_two_write_transports_on_one_pipe_fd(loop, pipe_fds):
     """connect_write_pipe twice on one pipe fd (sys.stdout twice, uvloop #262): both write, in turn."""
     r, w = pipe_fds
     os.set_blocking(r, False)
+    # 2 MiB writes: more than a pipe holds even once tideloop has grown it (1 MiB).
 
     async def drain_into(got, t, n):
         while len(got) < n or t.get_write_buffer_size():
@@ -1271,15 +1272,15 @@ def test_two_write_transports_on_one_pipe_fd(loop, pipe_fds):
         b, bp = await loop.connect_write_pipe(lambda: WriteProto(loop), os.fdopen(w, "wb", 0, closefd=False))
         await asyncio.sleep(0)
         got = bytearray()
-        a.write(b"A" * (200 * 1024))
+        a.write(b"A" * (2048 * 1024))
         assert a.get_write_buffer_size() > 0
-        await drain_into(got, a, 200 * 1024)
-        b.write(b"B" * (200 * 1024))
+        await drain_into(got, a, 2048 * 1024)
+        b.write(b"B" * (2048 * 1024))
         assert b.get_write_buffer_size() > 0
-        await drain_into(got, b, 400 * 1024)
+        await drain_into(got, b, 4096 * 1024)
         a.write(b"a")
         b.write(b"b")
-        await drain_into(got, b, 400 * 1024 + 2)
+        await drain_into(got, b, 4096 * 1024 + 2)
         a.close()
         b.close()
         await ap.done
@@ -1287,7 +1288,7 @@ def test_two_write_transports_on_one_pipe_fd(loop, pipe_fds):
         return bytes(got)
 
     got = run(loop, main())
-    assert got == b"A" * (200 * 1024) + b"B" * (200 * 1024) + b"ab"
+    assert got == b"A" * (2048 * 1024) + b"B" * (2048 * 1024) + b"ab"
 
 
 def test_fd_reused_after_close_behind_the_back(loop):

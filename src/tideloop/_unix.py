@@ -22,7 +22,6 @@ with a preexec_fn (which makes CPython run the hooks) Popen runs in a helper
 thread, since it returns only after preexec_fn and exec.
 """
 import asyncio
-import fcntl
 import inspect
 import itertools
 import os
@@ -38,30 +37,6 @@ from ._core import ReadPipeTransport, WritePipeTransport
 __all__ = ("UnixMixin",)
 
 _thread_counter = itertools.count()
-
-# Capacity given to the pipes a subprocess gets for stdin/stdout/stderr=PIPE.
-# Linux makes 64 KiB pipes; piping bulk data through a child then costs a
-# context switch per 64 KiB on each side.  128 KiB halves those switches
-# (100 MB through `cat`: ~0.12 s -> ~0.08 s, docs/PERFORMANCE.md); uvloop
-# gets the same effect from socketpairs, which change what the child sees.
-# Growing is best effort: over the user's pipe-user-pages-soft quota the
-# kernel refuses (EPERM) and the pipe keeps its size.
-PIPE_CAPACITY = 128 * 1024
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)   # Linux; named in 3.10+
-_F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
-
-
-def _grow_pipes(proc):
-    """Give the Popen's stdio pipes PIPE_CAPACITY (never shrinking one)."""
-    for f in (proc.stdin, proc.stdout, proc.stderr):
-        if f is None:
-            continue
-        try:
-            fd = f.fileno()
-            if fcntl.fcntl(fd, _F_GETPIPE_SZ) < PIPE_CAPACITY:
-                fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_CAPACITY)
-        except (OSError, ValueError):
-            pass   # not a pipe (a socketpair on some platforms), or quota
 
 
 def _exitcode(status):
@@ -212,7 +187,6 @@ class UnixMixin:
             transp = unix_events._UnixSubprocessTransport(
                 self, protocol, args, shell, stdin, stdout, stderr, bufsize,
                 waiter=waiter, extra=extra, **kwargs)
-        _grow_pipes(transp._proc)
         self._watch_child(transp.get_pid(), transp)
         try:
             await waiter
