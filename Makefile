@@ -33,9 +33,10 @@ test: build
 cpython: build
 	$(VPY) tests/cpython/run.py --loop tideloop
 
+# Every benchmark suite (about 20 minutes); `make bench BENCH_ARGS=--quick` for a smoke run.
 bench: build
 	$(VPY) -m pip install -q -e ".[bench]" --no-build-isolation
-	$(VPY) bench/micro.py
+	$(VPY) -m tideloop bench $(BENCH_ARGS)
 
 clean:
 	rm -rf build $(VENV) src/*.egg-info

@@ -35,6 +35,7 @@ if HERE not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, HERE)
 
 import netbench_common as common  # noqa: E402
+from suite_api import LineProgress, Unavailable, table  # noqa: E402
 from echo_servers import MODES  # noqa: E402
 
 C_SERVER = "C epoll"
@@ -165,7 +166,7 @@ class Contender:
             self.server.start()
         except common.NotAvailable as exc:
             self.status, self.error = "n/a", str(exc)
-            progress(f"{self.label}: n/a ({exc})")
+            progress.note(f"{self.label}: n/a ({exc})")
             return
         try:
             self.notes = verify_echo(self.server.port)
@@ -174,11 +175,11 @@ class Contender:
             self.error = f"echo check failed: {type(exc).__name__}: {exc}"
             if not self.server.alive():
                 self.error += f" (server died: {self.server.stderr_tail()})"
-            progress(f"{self.label}: FAILED {self.error}")
+            progress.note(f"{self.label}: FAILED {self.error}")
             self.server.stop()
             return
         for note in self.notes:
-            progress(f"{self.label}: note: {note}")
+            progress.note(f"{self.label}: note: {note}")
 
     def fail(self, error):
         """Mark the server failed from now on (it died or stopped answering)."""
@@ -194,24 +195,24 @@ def run_all(contenders, points, args, build, progress):
     machine's load falls on every server of a point alike.
     """
     samples = {}  # (label, size, conns) -> list of client result dicts
-    total = args.repeat * len(points) * sum(c.status == "ok" for c in contenders)
-    done = 0
+    progress.total(args.repeat * len(points) * sum(c.status == "ok" for c in contenders))
     for rep in range(args.repeat):
         for size, conns in points:
             for c in contenders:
                 if c.status != "ok":
                     continue
-                done += 1
+                progress.step(f"{MODE_LABELS[None if c.loop == 'C' else c.mode]} {size_label(size)} x{conns}",
+                              c.loop, rep + 1, args.repeat)
                 result = run_point(build["echo_client"], c.server, size, conns, args.duration, args.warmup)
-                where = f"[{done}/{total}] {c.label} {size_label(size)} x{conns}"
                 if not result.get("ok"):
-                    progress(f"{where}: FAILED {result.get('error')}")
+                    progress.note(f"{c.label} {size_label(size)} x{conns}: FAILED {result.get('error')}")
+                    progress.advance()
                     c.fail(f"{size_label(size)} x{conns}: {result.get('error')}")
                     continue
                 samples.setdefault((c.label, size, conns), []).append(result)
-                progress(f"{where}: {common.fmt_rate(result['rps'])} req/s, p50 {common.fmt_us(result['p50_us'])}, "
-                         f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU, "
-                         f"client {result['client_cpu_pct']:.0f}%)")
+                progress.advance(f"{common.fmt_rate(result['rps'])} req/s, p50 {common.fmt_us(result['p50_us'])}, "
+                                 f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU, "
+                                 f"client {result['client_cpu_pct']:.0f}%)")
     return samples
 
 
@@ -296,24 +297,27 @@ def _ratio_cells(results, mode, size, conns):
     return vs_peer, vs_c
 
 
-def report(data, markdown=False):
-    """Print the run's header, the full table, the CPU/request summary and the target lines."""
+def report_blocks(data):
+    """The report of a run as header lines, tables (the full one marked detail) and target lines."""
     meta, results = data["meta"], data["results"]
-    print(f"echo benchmark, {meta['date']}, tideloop commit {meta['commit']}")
-    print(f"- command: {meta['command']}")
-    print(f"- machine: {meta['machine']}; server pinned to CPU {common.SERVER_CPU}, client to CPU {common.CLIENT_CPU}")
-    print(f"- python: {meta['python']}")
-    print("- loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()))
+    header = [
+        f"command: {meta['command']}",
+        f"machine: {meta['machine']}; server pinned to CPU {common.SERVER_CPU}, client to CPU {common.CLIENT_CPU}",
+        f"python: {meta['python']}",
+        "loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()),
+    ]
     for name, why in meta.get("skipped", {}).items():
-        print(f"- {name}: n/a ({why})")
+        header.append(f"{name}: n/a ({why})")
     for note in meta.get("notes", []):
-        print(f"- note: {note}")
-    for r in results:  # why each n/a or failed server is so, once per server
+        header.append(f"note: {note}")
+    for r in results:  # why each n/a or failed server is so, once per server (a skipped loop: above)
+        if r["loop"] in meta.get("skipped", {}):
+            continue
         if r["status"] != "ok" and r.get("error") and r is _first_of(results, r):
-            print(f"- {r['loop']} {r['mode']}: {r['status']} ({r['error']})")
-    print(f"- each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
-          f"median of {meta.get('repeat', 1)} interleaved repetitions; "
-          "CPU = server utime+stime over the measured window / requests")
+            header.append(f"{r['loop']} {r['mode']}: {r['status']} ({r['error']})")
+    header.append(f"each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
+                  f"median of {meta.get('repeat', 1)} interleaved repetitions; "
+                  "CPU = server utime+stime over the measured window / requests")
     modes = [m for m in meta["modes"]]
     points = [tuple(p) for p in meta["points"]]
     loops = [l for l in common.LOOP_NAMES if l in meta["loops"] or l in meta.get("skipped", {})]
@@ -338,8 +342,8 @@ def report(data, markdown=False):
             rows.append([MODE_LABELS[None], size_label(size), conns, "C",
                          _cell(r, "rps", common.fmt_rate), _cell(r, "p50_us", common.fmt_us),
                          _cell(r, "p99_us", common.fmt_us), _cell(r, "cpu_us", lambda v: f"{v:.2f}"), "", ""])
-    common.print_table("Echo over TCP loopback (closed loop, one request in flight per connection)",
-                       headers, rows, markdown)
+    full = table("Echo over TCP loopback (closed loop, one request in flight per connection)",
+                 headers, rows, left=4, detail=True)
 
     # The compact view: server CPU per request, every server side by side.
     with_c = bool(meta.get("c_server"))
@@ -353,9 +357,22 @@ def report(data, markdown=False):
                 cells.append(_cell(_find(results, "C", "c", size, conns), "cpu_us", lambda v: f"{v:.2f}"))
             ratios = _ratio_cells(results, mode, size, conns)
             rows.append([MODE_LABELS[mode], size_label(size), conns, *cells, *(ratios if with_c else ratios[:1])])
-    common.print_table("Server CPU time per request (us; lower is better)", headers, rows, markdown, left=3)
+    compact = table("Server CPU time per request (us; lower is better)", headers, rows, left=3)
+    return {"header": header, "tables": [full, compact], "footer": target_lines(results, modes, points),
+            "failed": any(r["status"] == "FAILED" for r in results)}
+
+
+def report(data, markdown=False):
+    """Print the run's header, the full table, the CPU/request summary and the target lines."""
+    meta = data["meta"]
+    blocks = report_blocks(data)
+    print(f"echo benchmark, {meta['date']}, tideloop commit {meta['commit']}")
+    for line in blocks["header"]:
+        print("- " + line)
+    for t in blocks["tables"]:
+        common.print_table(t["title"], t["headers"], t["rows"], markdown, left=t["left"])
     print()
-    for line in target_lines(results, modes, points):
+    for line in blocks["footer"]:
         print(line)
 
 
@@ -374,8 +391,13 @@ def target_lines(results, modes, points):
                 continue
             verdicts[_verdict(tide, best)].append(f"{where} ({tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']})")
     n = sum(len(v) for v in verdicts.values())
-    lines = [f"target (tideloop's CPU/request below both uvloop's and rloop's): ahead on {len(verdicts['ahead'])} "
-             f"of {n} points"]
+    if n == 0:
+        lines = ["target (tideloop's CPU/request below both uvloop's and rloop's): not comparable in this run "
+                 "(tideloop or both peers n/a, failed or not asked for)"]
+        missing = []
+    else:
+        lines = [f"target (tideloop's CPU/request below both uvloop's and rloop's): ahead on "
+                 f"{len(verdicts['ahead'])} of {n} points"]
     for verdict in ("tie", "BEHIND"):
         if verdicts[verdict]:
             lines.append(f"  {verdict} ({'repetitions overlap' if verdict == 'tie' else 'above the best peer'}) "
@@ -400,79 +422,90 @@ def parse_list(text, kind=str):
     return [kind(x.strip()) for x in text.split(",") if x.strip()]
 
 
-def main(argv=None):
-    """Run the echo benchmarks (or reprint a saved run) and print the report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--loops", default=",".join(common.LOOP_NAMES), help="comma-separated loops (default: all four)")
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes: " + ",".join(MODES))
-    parser.add_argument("--sizes", default="1024,10240,102400", help="message sizes in bytes (default 1 KiB, 10 KiB, 100 KiB)")
-    parser.add_argument("--conns", default="10,100", help="concurrent connections (default 10,100)")
-    parser.add_argument("--sweep", action="store_true", help="add the 1/10/100/1000-connection sweep at 1 KiB")
-    parser.add_argument("--duration", type=float, default=1.0, help="measured seconds per point and repetition (default 1)")
-    parser.add_argument("--warmup", type=float, default=0.3, help="warm-up seconds per point and repetition (default 0.3)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians are reported (default 3)")
-    parser.add_argument("--no-c", action="store_true", help="leave out the C epoll server")
-    parser.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
-    parser.add_argument("--markdown", action="store_true", help="print markdown tables")
-    parser.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
-    args = parser.parse_args(argv)
+def parser():
+    """The command line."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--loops", default=",".join(common.LOOP_NAMES), help="comma-separated loops (default: all four)")
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes: " + ",".join(MODES))
+    p.add_argument("--sizes", default="1024,10240,102400", help="message sizes in bytes (default 1 KiB, 10 KiB, 100 KiB)")
+    p.add_argument("--conns", default="10,100", help="concurrent connections (default 10,100)")
+    p.add_argument("--sweep", action="store_true", help="add the 1/10/100/1000-connection sweep at 1 KiB")
+    p.add_argument("--duration", type=float, default=1.0, help="measured seconds per point and repetition (default 1)")
+    p.add_argument("--warmup", type=float, default=0.3, help="warm-up seconds per point and repetition (default 0.3)")
+    p.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians are reported (default 3)")
+    p.add_argument("--no-c", action="store_true", help="leave out the C epoll server")
+    p.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
+    p.add_argument("--markdown", action="store_true", help="print markdown tables")
+    p.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
+    return p
 
-    if args.report:
-        with open(args.report) as f:
-            report(json.load(f), args.markdown)
-        return 0
 
+def collect(argv, progress):
+    """Run the echo benchmarks *argv* asks for; return ``{"meta", "results"}`` (what --json writes).
+
+    The programmatic entry point (``tideloop bench``); *progress* gets the
+    events of bench/suite_api.py. Raises ``Unavailable`` without gcc.
+    """
+    import platform
+
+    p = parser()
+    args = p.parse_args(argv)
     loops = parse_list(args.loops)
     modes = parse_list(args.modes)
     for name in loops:
         if name not in common.LOOP_NAMES:
-            parser.error(f"unknown loop {name!r}")
+            p.error(f"unknown loop {name!r}")
     for mode in modes:
         if mode not in MODES:
-            parser.error(f"unknown mode {mode!r}")
+            p.error(f"unknown mode {mode!r}")
     points = [(s, c) for s in parse_list(args.sizes, int) for c in parse_list(args.conns, int)]
     if args.sweep:
         points += [(1024, c) for c in (1, 10, 100, 1000) if (1024, c) not in points]
     points.sort()
 
     fd_limit = common.raise_fd_limit(max(4096, 2 * args.repeat * sum(c for _, c in points) + 1024))
-    build = {name: common.build_c(name) for name in ("echo_client", "echo_server")}
+    progress.status("building the C client and server")
+    try:
+        build = {name: common.build_c(name) for name in ("echo_client", "echo_server")}
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        raise Unavailable(str(exc)) from None
+    run_notes = []
+    if not common.can_pin():
+        run_notes.append("taskset is missing (util-linux) or there is one CPU: server and client are not pinned")
+        progress.note("note: " + run_notes[-1])
+    progress.status("probing the loops")
     probed = common.probe_loops(loops)
     versions = {n: v for n, (v, _) in probed.items() if v}
     skipped = {n: why for n, (_, why) in probed.items() if why}
 
-    def progress(msg):
-        print(msg, file=sys.stderr, flush=True)
-
     for name, why in skipped.items():
-        progress(f"{name}: n/a ({why})")
+        progress.note(f"{name}: n/a ({why})")
     contenders = ([Contender(None, None, build)] if not args.no_c else []) + [
         Contender(l, m, build) for m in modes for l in loops if l in versions]
     try:
         for c in contenders:
+            progress.status(f"starting and checking the {c.label} server")
             c.start(progress)
         running = sum(c.status == "ok" for c in contenders)
-        progress(f"{running} servers x {len(points)} points x {args.repeat} repetitions, about "
-                 f"{running * len(points) * args.repeat * (args.duration + args.warmup + 0.15) / 60:.1f} min "
-                 f"(fd limit {fd_limit})")
+        progress.note(f"{running} servers x {len(points)} points x {args.repeat} repetitions, about "
+                      f"{running * len(points) * args.repeat * (args.duration + args.warmup + 0.15) / 60:.1f} min "
+                      f"(fd limit {fd_limit})")
         samples = run_all(contenders, points, args, build, progress)
     finally:
         for c in contenders:
             c.server.stop()
     results = summarize(contenders, points, samples)
-    notes = [f"{c.label}: {note}" for c in contenders for note in c.notes]
+    notes = run_notes + [f"{c.label}: {note}" for c in contenders for note in c.notes]
     for name in skipped:
         for mode in modes:
             results += [{"loop": name, "mode": mode, "size": s, "conns": c, "status": "n/a", "error": skipped[name]}
                         for s, c in points]
 
-    import platform
-
-    data = {
+    return {
         "meta": {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "python bench/echo.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": "python bench/echo.py " + " ".join(argv),
             "commit": common.git_commit(),
             "machine": common.machine_line(),
             "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
@@ -488,11 +521,26 @@ def main(argv=None):
         },
         "results": results,
     }
+
+
+def main(argv=None):
+    """Run the echo benchmarks (or reprint a saved run) and print the report."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser().parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            report(json.load(f), args.markdown)
+        return 0
+    try:
+        data = collect(argv, LineProgress())
+    except Unavailable as exc:
+        print(f"echo benchmark: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         with open(args.json, "w") as f:
             json.dump(data, f, indent=1)
     report(data, args.markdown)
-    return 1 if any(r["status"] == "FAILED" for r in results) else 0
+    return 1 if any(r["status"] == "FAILED" for r in data["results"]) else 0
 
 
 if __name__ == "__main__":

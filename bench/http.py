@@ -30,6 +30,7 @@ if HERE not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, HERE)
 
 import netbench_common as common  # noqa: E402
+from suite_api import LineProgress, Unavailable, table  # noqa: E402
 
 # This directory holds http.py, which would shadow the standard library's
 # http package for anything imported from here on: take it off the path.
@@ -143,16 +144,19 @@ def _verdict(tide, best):
     return "tie"
 
 
-def report(data, markdown=False):
-    """Print the run's header, the table and the target line."""
+def report_blocks(data):
+    """The report of a run as header lines, the table and the target line."""
     meta, results = data["meta"], data["results"]
-    print(f"HTTP benchmark, {meta['date']}, tideloop commit {meta['commit']}")
-    print(f"- command: {meta['command']}")
-    print(f"- machine: {meta['machine']}; server pinned to CPU {common.SERVER_CPU}, wrk to CPU {common.CLIENT_CPU}")
-    print(f"- python: {meta['python']}; httptools {meta['httptools']}; {meta['wrk']}")
-    print("- loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()))
-    print(f"- load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency after a {meta['warmup']} s warm-up, "
-          f"median of {meta['repeat']} interleaved repetitions; CPU = server utime+stime over wrk's run / requests")
+    header = [
+        f"command: {meta['command']}",
+        f"machine: {meta['machine']}; server pinned to CPU {common.SERVER_CPU}, wrk to CPU {common.CLIENT_CPU}",
+        f"python: {meta['python']}; httptools {meta['httptools']}; {meta['wrk']}",
+        "loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()),
+    ]
+    header += [f"note: {n}" for n in meta.get("notes", [])]
+    warmup = f"after a {meta['warmup']} s warm-up" if meta["warmup"] > 0 else "no warm-up"
+    header.append(f"load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency {warmup}, "
+                  f"median of {meta['repeat']} interleaved repetitions; CPU = server utime+stime over wrk's run / requests")
     by_loop = {r["loop"]: r for r in results}
     asyncio_row = by_loop.get("asyncio")
     peers = [by_loop[p] for p in common.PEERS if p in by_loop and by_loop[p]["status"] == "ok"]
@@ -170,54 +174,81 @@ def report(data, markdown=False):
             vs_peer = f"{r['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} {_verdict(r, best)}"
         rows.append([r["loop"], common.fmt_rate(r["rps"]), common.fmt_us(r["p50_us"]), common.fmt_us(r["p99_us"]),
                      f"{r['cpu_us']:.2f}", vs_asyncio, vs_peer])
-    common.print_table(f"HTTP/1.1 keep-alive, \"Hello, World!\", wrk -t1 -c{meta['conns']}", headers, rows,
-                       markdown, left=1)
+    footer = []
     tide = by_loop.get("tideloop")
     if tide and tide["status"] == "ok" and best:
-        print(f"\ntarget (tideloop's CPU/request below both uvloop's and rloop's): "
-              f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> {_verdict(tide, best)}")
+        footer.append(f"target (tideloop's CPU/request below both uvloop's and rloop's): "
+                      f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> {_verdict(tide, best)}")
+    title = f"HTTP/1.1 keep-alive, \"Hello, World!\", wrk -t1 -c{meta['conns']}"
+    return {"header": header, "tables": [table(title, headers, rows, left=1)], "footer": footer,
+            "failed": any(r["status"] == "FAILED" for r in results)}
+
+
+def report(data, markdown=False):
+    """Print the run's header, the table and the target line."""
+    meta = data["meta"]
+    blocks = report_blocks(data)
+    print(f"HTTP benchmark, {meta['date']}, tideloop commit {meta['commit']}")
+    for line in blocks["header"]:
+        print("- " + line)
+    for t in blocks["tables"]:
+        common.print_table(t["title"], t["headers"], t["rows"], markdown, left=t["left"])
+    for line in blocks["footer"]:
+        print("\n" + line)
 
 
 # -------------------------------------------------------------------- main
 
 
-def main(argv=None):
-    """Run the HTTP benchmark (or reprint a saved run) and print the report."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--loops", default=",".join(common.LOOP_NAMES), help="comma-separated loops (default: all four)")
-    parser.add_argument("--conns", type=int, default=100, help="wrk connections (default 100)")
-    parser.add_argument("--duration", type=int, default=5, help="seconds of each measured wrk run (default 5)")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of an unmeasured wrk run first (default 1)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians reported (default 3)")
-    parser.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
-    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
-    parser.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
-    args = parser.parse_args(argv)
-    if args.report:
-        with open(args.report) as f:
-            report(json.load(f), args.markdown)
-        return 0
+def parser():
+    """The command line."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--loops", default=",".join(common.LOOP_NAMES), help="comma-separated loops (default: all four)")
+    p.add_argument("--conns", type=int, default=100, help="wrk connections (default 100)")
+    p.add_argument("--duration", type=int, default=5, help="seconds of each measured wrk run (default 5)")
+    p.add_argument("--warmup", type=int, default=1, help="seconds of an unmeasured wrk run first; 0: none (default 1)")
+    p.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians reported (default 3)")
+    p.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
+    p.add_argument("--markdown", action="store_true", help="print a markdown table")
+    p.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
+    return p
+
+
+def collect(argv, progress):
+    """Run the HTTP benchmark *argv* asks for; return ``{"meta", "results"}`` (what --json writes).
+
+    The programmatic entry point (``tideloop bench``); *progress* gets the
+    events of bench/suite_api.py. Raises ``Unavailable`` without wrk or httptools.
+    """
+    p = parser()
+    args = p.parse_args(argv)
+    loops = [l.strip() for l in args.loops.split(",") if l.strip()]
+    for name in loops:
+        if name not in common.LOOP_NAMES:
+            p.error(f"unknown loop {name!r}")
     if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
-        return 2
+        raise Unavailable("wrk is not installed: apt-get update && apt-get install -y wrk")
     try:
         import httptools
     except ImportError:
-        print("httptools is not installed: pip install httptools (the bench extra)", file=sys.stderr)
-        return 2
+        raise Unavailable("httptools is not installed: pip install httptools (the bench extra)") from None
+    notes = []
+    if not common.can_pin():
+        notes.append("taskset is missing (util-linux) or there is one CPU: server and wrk are not pinned")
+        progress.note("note: " + notes[-1])
 
-    def progress(msg):
-        print(msg, file=sys.stderr, flush=True)
-
-    loops = [l.strip() for l in args.loops.split(",") if l.strip()]
     common.raise_fd_limit(4096)
+    progress.status("probing the loops")
     probed = common.probe_loops(loops)
     versions = {n: v for n, (v, _) in probed.items() if v}
     status = {n: ("n/a", why) for n, (_, why) in probed.items() if why}
+    for name, (_, why) in status.items():
+        progress.note(f"{name}: n/a ({why})")
     servers = {}
     try:
         for name in versions:
+            progress.status(f"starting and checking the {name} server")
             server = common.ServerProcess([sys.executable, os.path.join(HERE, "http_server.py"), "--loop", name])
             try:
                 server.start()
@@ -227,29 +258,36 @@ def main(argv=None):
             except (AssertionError, OSError) as exc:
                 status[name] = ("FAILED", f"response check failed: {type(exc).__name__}: {exc}")
             if name in status:
-                progress(f"{name}: {status[name][0]} ({status[name][1]})")
+                progress.note(f"{name}: {status[name][0]} ({status[name][1]})")
                 server.stop()
                 continue
             servers[name] = server
-            run_wrk(server, args.conns, args.warmup)  # warm-up, not measured
+            if args.warmup > 0:
+                progress.status(f"warming up the {name} server ({args.warmup} s)")
+                run_wrk(server, args.conns, args.warmup)  # not measured
         samples = {name: [] for name in servers}
+        progress.total(args.repeat * len(servers))
         for rep in range(args.repeat):
             for name, server in servers.items():
+                progress.step(f"wrk -c{args.conns} -d{args.duration}s", name, rep + 1, args.repeat)
                 if name in status:
+                    progress.advance()
                     continue
                 result = run_wrk(server, args.conns, args.duration)
                 if not server.alive():
                     result = {"ok": False, "error": "server died: " + server.stderr_tail()}
                 if not result["ok"]:
                     status[name] = ("FAILED", result["error"])
-                    progress(f"[{rep + 1}/{args.repeat}] {name}: FAILED {result['error']}")
+                    progress.note(f"[{rep + 1}/{args.repeat}] {name}: FAILED {result['error']}")
+                    progress.advance()
                     continue
                 if result["socket_errors"] or result["non_2xx"]:
-                    progress(f"{name}: wrk saw {result['socket_errors']} socket errors, {result['non_2xx']} non-2xx")
+                    progress.note(f"{name}: wrk saw {result['socket_errors']} socket errors, "
+                                  f"{result['non_2xx']} non-2xx")
                 samples[name].append(result)
-                progress(f"[{rep + 1}/{args.repeat}] {name}: {common.fmt_rate(result['rps'])} req/s, "
-                         f"p50 {common.fmt_us(result['p50_us'])}, p99 {common.fmt_us(result['p99_us'])}, "
-                         f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU)")
+                progress.advance(f"{common.fmt_rate(result['rps'])} req/s, "
+                                 f"p50 {common.fmt_us(result['p50_us'])}, p99 {common.fmt_us(result['p99_us'])}, "
+                                 f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU)")
     finally:
         for server in servers.values():
             server.stop()
@@ -266,10 +304,10 @@ def main(argv=None):
             row[key] = statistics.median(r[key] for r in got)
         results.append(row)
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    data = {
+    return {
         "meta": {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "python bench/http.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": "python bench/http.py " + " ".join(argv),
             "commit": common.git_commit(),
             "machine": common.machine_line(),
             "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
@@ -280,14 +318,30 @@ def main(argv=None):
             "duration": args.duration,
             "warmup": args.warmup,
             "repeat": args.repeat,
+            "notes": notes,
         },
         "results": results,
     }
+
+
+def main(argv=None):
+    """Run the HTTP benchmark (or reprint a saved run) and print the report."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser().parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            report(json.load(f), args.markdown)
+        return 0
+    try:
+        data = collect(argv, LineProgress())
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.json:
         with open(args.json, "w") as f:
             json.dump(data, f, indent=1)
     report(data, args.markdown)
-    return 1 if any(r["status"] == "FAILED" for r in results) else 0
+    return 1 if any(r["status"] == "FAILED" for r in data["results"]) else 0
 
 
 if __name__ == "__main__":

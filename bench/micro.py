@@ -30,6 +30,7 @@ if HERE not in sys.path:  # run as a script from anywhere, or imported by path
 from micro_cases import BENCHMARKS, Stopwatch, count_for  # noqa: E402
 from micro_loops import LOOP_NAMES, loop_version, new_loop  # noqa: E402
 import micro_report  # noqa: E402
+from suite_api import LineProgress, Unavailable  # noqa: E402
 
 CHILD_TIMEOUT = 900  # seconds; a hung loop must not hang the whole report
 
@@ -144,23 +145,26 @@ def parse_args(argv):
     return args
 
 
-def driver_main(argv):
-    """Probe the loops, run every child, print the report; exit 1 on any failure."""
+def collect(argv, progress):
+    """Run the benchmarks *argv* asks for; return ``{"meta", "samples", "failures"}``.
+
+    The programmatic entry point (``tideloop bench`` calls it): *argv* is this
+    script's own options, *progress* gets the events of bench/suite_api.py.
+    Raises ``Unavailable`` when none of the loops imports.
+    """
     args = parse_args(argv)
-    if args.report:
-        return report_main(args.report, args.markdown)
     versions, skipped = {}, {}
     for name in args.loops:
+        progress.status(f"probing {name}")
         info, err = spawn(["--probe", name])
         if info and info.get("ok"):
             versions[name] = info["version"]
         else:
             skipped[name] = (info or {}).get("error") or (err.strip().splitlines() or ["unknown error"])[-1]
-            print(f"note: skipping {name}: {skipped[name]}", file=sys.stderr)
+            progress.note(f"note: skipping {name}: {skipped[name]}")
     loops = [x for x in args.loops if x in versions]
     if not loops:
-        print("no loop could be imported", file=sys.stderr)
-        return 2
+        raise Unavailable("no loop could be imported: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
 
     meta = {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
@@ -175,33 +179,50 @@ def driver_main(argv):
         "loops": loops,
         "bench": args.bench,
     }
-    for line in micro_report.header_lines(meta):
-        print(line, file=sys.stderr)
 
     samples = {b: {lp: [] for lp in loops} for b in args.bench}
     failures = []
+    progress.total(args.repeat * len(args.bench) * len(loops))
     for rep in range(args.repeat):
         for bench in args.bench:
             for name in loops:
+                progress.step(BENCHMARKS[bench][0], name, rep + 1, args.repeat)
                 data, err = spawn(["--child", name, bench, repr(args.scale)])
                 if data is None or not data.get("ok"):
                     why = (data or {}).get("error") or err
                     failures.append(f"{bench} on {name} (rep {rep + 1}): {why}")
-                    print(f"FAILED {bench} on {name} (rep {rep + 1}): {why}\n{err}", file=sys.stderr)
+                    progress.note(f"FAILED {bench} on {name} (rep {rep + 1}): {why}\n{err}")
+                    progress.advance()
                     data = data or {"ok": False, "error": why}
                 else:
-                    print(
-                        f"  rep {rep + 1}/{args.repeat} {bench:<10} {name:<8} "
-                        f"{micro_report.human(data['n'] / data['wall'])} ops/s",
-                        file=sys.stderr,
-                    )
+                    progress.advance(f"{micro_report.human(data['n'] / data['wall'])} ops/s")
                 samples[bench][name].append(data)
+    return {"meta": meta, "samples": samples, "failures": failures}
 
+
+def report_blocks(data):
+    """The report of a :func:`collect` result as header lines, tables and footer lines."""
+    meta, samples = data["meta"], data["samples"]
+    meta.setdefault("bench", list(samples))  # files written before these keys existed
+    meta.setdefault("loops", list(next(iter(samples.values()), {})))
+    return micro_report.blocks(meta, samples, data.get("failures", []))
+
+
+def driver_main(argv):
+    """Probe the loops, run every child, print the report; exit 1 on any failure."""
+    args = parse_args(argv)
+    if args.report:
+        return report_main(args.report, args.markdown)
+    try:
+        data = collect(argv, LineProgress())
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "samples": samples, "failures": failures}, f, indent=1)
-    micro_report.print_report(meta, samples, failures, args.markdown)
-    return 1 if failures else 0
+            json.dump(data, f, indent=1)
+    micro_report.print_report(data["meta"], data["samples"], data["failures"], args.markdown)
+    return 1 if data["failures"] else 0
 
 
 def report_main(path, markdown):

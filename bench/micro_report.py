@@ -7,6 +7,7 @@ import statistics
 
 from micro_cases import BENCHMARKS, count_for
 from micro_loops import PEERS
+from suite_api import table
 
 METRICS = (
     ("ops_s", "ops/s (wall clock)"),
@@ -197,14 +198,38 @@ def human_count(n):
     return f"{n:,}"
 
 
-def print_report(meta, samples, failures, as_markdown):
-    """Print the whole report of a run: header, both tables, target line, failures."""
-    loops, scale, repeat = meta["loops"], meta["scale"], meta["repeat"]
+def summaries_of(meta, samples):
+    """(row label, {loop: summary}) for each benchmark of the run, in its order."""
+    loops, scale = meta["loops"], meta["scale"]
     summaries = []
     for bench in meta["bench"]:
         label, _base, _case, unit = BENCHMARKS[bench]
         summary = {name: summarize(samples[bench][name]) for name in loops}
         summaries.append((f"{label} [{human_count(count_for(bench, scale))} {unit}]", summary))
+    return summaries
+
+
+def blocks(meta, samples, failures):
+    """The report as data for ``tideloop bench``: header lines, the two tables, footer lines."""
+    loops, repeat = meta["loops"], meta["repeat"]
+    summaries = summaries_of(meta, samples)
+    tables = []
+    for metric, title in METRICS:
+        t = rows(summaries, loops, metric)
+        tables.append(table(f"{title}, median of {repeat} (ratio to asyncio in parentheses)", t[0], t[1:]))
+    footer = []
+    if "tideloop" in loops and any(p in loops for p in PEERS):
+        footer.append(target_line(summaries))
+    if failures:
+        footer.append(f"{len(failures)} FAILED run(s):")
+        footer += ["  " + f.splitlines()[0] for f in failures]
+    return {"header": header_lines(meta)[1:], "tables": tables, "footer": footer, "failed": bool(failures)}
+
+
+def print_report(meta, samples, failures, as_markdown):
+    """Print the whole report of a run: header, both tables, target line, failures."""
+    loops, repeat = meta["loops"], meta["repeat"]
+    summaries = summaries_of(meta, samples)
 
     head = header_lines(meta)
     print()

@@ -66,9 +66,14 @@ def raise_fd_limit(wanted=20000):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def can_pin():
+    """True when servers and clients can be pinned to CPUs of their own (taskset, 2+ CPUs)."""
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
 def pinned(cpu, argv):
-    """Return *argv* run through ``taskset -c CPU`` (unchanged if taskset is missing)."""
-    if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+    """Return *argv* run through ``taskset -c CPU`` (unchanged if it cannot pin, see can_pin)."""
+    if not can_pin():
         return list(argv)
     return ["taskset", "-c", cpu, *argv]
 

@@ -29,6 +29,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from micro_loops import LOOP_NAMES, PEERS, loop_version, new_loop  # noqa: E402
+from suite_api import LineProgress, Unavailable, table  # noqa: E402
 
 CASES = ("spawn", "spawn50", "cat")
 CHILD_TIMEOUT = 600
@@ -95,6 +96,14 @@ def case_size(case, scale):
     return max(10, int(1000 * scale))
 
 
+def case_label(case, scale):
+    """'spawn [1,000 processes]', 'cat [100 MiB]': the case and its size at *scale*."""
+    size = case_size(case, scale)
+    if case == "cat":
+        return f"cat [{size / 1024 / 1024:.3g} MiB]"
+    return f"{case} [{size:,} processes]"
+
+
 def run_child(loop_name, case, scale):
     """Run one case on one loop in this (fresh) process; print a JSON line."""
     loop = new_loop(loop_name)
@@ -125,8 +134,8 @@ def child(loop_name, case, scale):
     return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
 
 
-def main(argv=None):
-    """Parse arguments, run every (loop, case, repetition) in fresh processes, print the report."""
+def parse_args(argv):
+    """The command line of the driver (also ``--child``'s)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", default=",".join(LOOP_NAMES))
     parser.add_argument("--cases", default=",".join(CASES))
@@ -135,37 +144,117 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--child", nargs=3, metavar=("LOOP", "CASE", "SCALE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        run_child(args.child[0], args.child[1], float(args.child[2]))
-        return 0
+    for name in args.loops.split(","):
+        if name not in LOOP_NAMES:
+            parser.error(f"unknown loop {name!r}; choose from {','.join(LOOP_NAMES)}")
+    for case in args.cases.split(","):
+        if case not in CASES:
+            parser.error(f"unknown case {case!r}; choose from {','.join(CASES)}")
+    return args
 
+
+def collect(argv, progress):
+    """Run every (loop, case, repetition) *argv* asks for in fresh processes; return the results.
+
+    The programmatic entry point (``tideloop bench``); the dict is what
+    ``--json`` writes: seconds per "loop/case", errors per "loop/case".
+    """
+    args = parse_args(argv)
     loops, cases = args.loops.split(","), args.cases.split(",")
-    versions = {}
+    versions, skipped = {}, {}
     for name in list(loops):
+        progress.status(f"probing {name}")
         try:
             versions[name] = loop_version(name)
         except Exception as exc:  # not installed / not built: report and go on
-            print(f"skipping {name}: {type(exc).__name__}: {exc}")
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+            progress.note(f"skipping {name}: {skipped[name]}")
             loops.remove(name)
+    if not loops:
+        raise Unavailable("no loop could be imported: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     results = {(lp, c): [] for lp in loops for c in cases}
     errors = {}
+    progress.total(args.repeat * len(cases) * len(loops))
     for rep in range(args.repeat):
         for case in cases:
             for lp in loops:
+                progress.step(case_label(case, args.scale), lp, rep + 1, args.repeat)
                 r = child(lp, case, args.scale)
                 if isinstance(r, str):
                     errors[(lp, case)] = r
+                    progress.note(f"FAILED {case} on {lp} (rep {rep + 1}): {r}")
+                    progress.advance()
                 else:
                     results[(lp, case)].append(r)
-        print(f"repetition {rep + 1}/{args.repeat} done", file=sys.stderr)
+                    progress.advance(f"{r:.3f} s")
+    return {"command": "python bench/processes.py " + " ".join(argv),
+            "python": sys.version.split()[0], "scale": args.scale, "repeat": args.repeat, "cases": cases,
+            "loops": loops, "versions": versions, "skipped": skipped,
+            "seconds": {f"{lp}/{c}": v for (lp, c), v in results.items()},
+            "errors": {f"{lp}/{c}": m for (lp, c), m in errors.items()}}
 
-    print(f"\nProcess benchmarks, Python {sys.version.split()[0]}, scale {args.scale}, "
+
+def _medians(data):
+    return {tuple(k.split("/")): statistics.median(v) for k, v in data["seconds"].items() if v}
+
+
+def _vs_peer(medians, case):
+    """tideloop's speed over the faster peer's (higher is better), or None."""
+    t = medians.get(("tideloop", case))
+    peers = [medians[(p, case)] for p in PEERS if (p, case) in medians]
+    return min(peers) / t if t and peers else None
+
+
+def report_blocks(data):
+    """The report of a :func:`collect` result: one table of median seconds and ratios."""
+    loops, cases, medians = data["loops"], data["cases"], _medians(data)
+    has_peer = "tideloop" in loops and any(p in loops for p in PEERS)
+    headers = ["case", *loops] + (["tideloop vs best peer"] if has_peer else [])
+    rows = []
+    for case in cases:
+        base = medians.get(("asyncio", case))
+        row = [case_label(case, data["scale"])]
+        for lp in loops:
+            m = medians.get((lp, case))
+            if m is None:
+                row.append("FAILED")
+            elif base and lp != "asyncio":
+                row.append(f"{m:.3f}s ({base / m:.2f}x)")
+            else:
+                row.append(f"{m:.3f}s")
+        if has_peer:
+            v = _vs_peer(medians, case)
+            row.append("-" if v is None else f"{v:.2f}x" + (" ahead" if v > 1 else " BEHIND"))
+        rows.append(row)
+    header = [f"command: {data['command']}"] if "command" in data else []
+    header += [f"python {data['python']}, counts x {data['scale']:g}, median of {data.get('repeat', '?')}",
+              "loops: " + ", ".join(f"{n} {data['versions'][n]}" for n in loops)]
+    header += [f"skipped: {n} ({why})" for n, why in data.get("skipped", {}).items()]
+    footer = [f"FAILED {k}: {m}" for k, m in sorted(data["errors"].items())]
+    title = "wall seconds, median (speed relative to asyncio in parentheses; higher is faster)"
+    return {"header": header, "tables": [table(title, headers, rows)], "footer": footer,
+            "failed": bool(data["errors"])}
+
+
+def main(argv=None):
+    """Parse arguments, run every (loop, case, repetition) in fresh processes, print the report."""
+    args = parse_args(argv)
+    if args.child:
+        run_child(args.child[0], args.child[1], float(args.child[2]))
+        return 0
+    try:
+        data = collect(argv if argv is not None else sys.argv[1:], LineProgress())
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    loops, cases, medians = data["loops"], data["cases"], _medians(data)
+
+    print(f"\nProcess benchmarks, Python {data['python']}, scale {args.scale}, "
           f"median of {args.repeat} (wall seconds; x = speed relative to asyncio)")
-    print("loops: " + ", ".join(f"{n} {versions[n]}" for n in loops))
+    print("loops: " + ", ".join(f"{n} {data['versions'][n]}" for n in loops))
     header = f"{'case':<10}" + "".join(f"{n:>20}" for n in loops) + f"{'tideloop vs best peer':>24}"
     print(header)
     print("-" * len(header))
-    medians = {k: statistics.median(v) for k, v in results.items() if v}
     for case in cases:
         base = medians.get(("asyncio", case))
         row = f"{case:<10}"
@@ -177,17 +266,14 @@ def main(argv=None):
                 row += f"{m:>10.3f}s {base / m:>6.2f}x "
             else:
                 row += f"{m:>19.3f}s"
-        t = medians.get(("tideloop", case))
-        peers = [medians[(p, case)] for p in PEERS if (p, case) in medians]
-        row += f"{(min(peers) / t):>23.2f}x" if t and peers else f"{'n/a':>24}"
+        v = _vs_peer(medians, case)
+        row += f"{v:>23.2f}x" if v is not None else f"{'n/a':>24}"
         print(row)
-    for (lp, case), msg in sorted(errors.items()):
-        print(f"  {lp}/{case}: {msg}")
+    for key, msg in sorted(data["errors"].items()):
+        print(f"  {key}: {msg}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"python": sys.version.split()[0], "scale": args.scale, "versions": versions,
-                       "seconds": {f"{lp}/{c}": v for (lp, c), v in results.items()},
-                       "errors": {f"{lp}/{c}": m for (lp, c), m in errors.items()}}, fh, indent=1)
+            json.dump(data, fh, indent=1)
     return 0
 
 

@@ -237,3 +237,73 @@ def test_multiprocessing_fork_pool(loop):
             return await loop.run_in_executor(None, pool.map, square, range(20))
 
     assert run(loop, main()) == [x * x for x in range(20)]
+
+
+def test_child_unregistering_inherited_fds_leaves_parent_watching(loop, loop_name):
+    """A child that removes readers from the loop it inherited does not take
+    them from the parent: the child has its own poller (CONTRACT.md, Fork).
+
+    asyncio's child shares the parent's epoll instance, so its remove_reader()
+    deregisters the fd in the parent too: the hazard this guards against.
+    """
+    if loop_name == "asyncio":
+        pytest.skip("asyncio's forked child shares the parent's epoll instance (the hazard)")
+    a, b = socket.socketpair()
+
+    def child():
+        # In the child: the inherited (running) loop, used as a careless
+        # child would: drop the reader, watch and drop another fd.
+        loop.remove_reader(a)
+        loop.add_reader(b, lambda: None)
+        loop.remove_reader(b)
+        return "done"
+
+    async def main():
+        got = loop.create_future()
+        loop.add_reader(a, lambda: got.done() or got.set_result(a.recv(10)))
+        pid, r = in_child(child)
+        rc, report = await child_result(loop, pid, r)
+        b.send(b"after")
+        return rc, report, await asyncio.wait_for(got, 5)
+
+    with a, b:
+        rc, report, data = run(loop, main())
+        loop.remove_reader(a)
+    assert (rc, report) == (0, "'done'"), report
+    assert data == b"after"
+
+
+def test_child_carries_on_with_inherited_loop(loop_factory):
+    """Set up a server, fork, and serve from the child with the same loop
+    (the daemonize pattern): the child's loop watches what the parent's did."""
+    lp = loop_factory()
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            self.transport.write(data.upper())
+
+    try:
+        server = lp.run_until_complete(lp.create_server(Echo, "127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+
+        def child():
+            async def serve_a_while():
+                await asyncio.sleep(3)
+
+            lp.run_until_complete(serve_a_while())
+            return "served"
+
+        pid, r = in_child(child)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"hello")
+            reply = c.recv(10)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(r)
+        assert reply == b"HELLO"
+    finally:
+        server.close()
+        lp.close()

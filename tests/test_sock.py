@@ -714,3 +714,57 @@ def test_sock_connect_cancelled(loop):
     finally:
         for s in [lsock, client, *fillers]:
             s.close()
+
+
+class _CountingSocket(socket.socket):
+    """A socket subclass overriding recv(): the loop must call it."""
+
+    calls = 0
+
+    def recv(self, n, *args):
+        type(self).calls += 1
+        return super().recv(n, *args)
+
+
+def test_sock_recv_honours_a_recv_override(loop):
+    """sock_recv goes through a subclass's own recv(), ready or after waiting."""
+    a, b = socket.socketpair()
+    sub = _CountingSocket(fileno=a.detach())
+    sub.setblocking(False)
+    try:
+        async def main():
+            b.sendall(b"ready")
+            first = await loop.sock_recv(sub, 100)
+            loop.call_later(0.02, b.sendall, b"later")
+            second = await loop.sock_recv(sub, 100)
+            return first, second
+
+        assert _run(loop, main()) == (b"ready", b"later")
+        assert _CountingSocket.calls >= 2
+    finally:
+        sub.close()
+        b.close()
+
+
+@pytest.mark.parametrize("n", [1, 1000, 64 * 1024, 256 * 1024, 300 * 1024])
+def test_sock_recv_sizes(loop, tcp_pair, n):
+    """sock_recv(n) returns at most n bytes, exactly the bytes sent, in order."""
+    a, b = tcp_pair
+    payload = os.urandom(400 * 1024)
+
+    def send():
+        b.setblocking(True)   # the fixture's sockets are non-blocking
+        b.sendall(payload)
+
+    async def main():
+        t = threading.Thread(target=send)
+        t.start()
+        got = bytearray()
+        while len(got) < len(payload):
+            chunk = await loop.sock_recv(a, n)
+            assert 0 < len(chunk) <= n and type(chunk) is bytes
+            got += chunk
+        t.join()
+        return bytes(got)
+
+    assert _run(loop, main()) == payload

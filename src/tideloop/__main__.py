@@ -3,7 +3,7 @@
     tideloop run script.py [args...]      run an asyncio program on tideloop
     tideloop run -m module [args...]      the same for ``python -m module``
     tideloop info [--json] [--plain]      version, Python, poller backend, build
-    tideloop bench [micro.py options]     run bench/micro.py from a source tree
+    tideloop bench [suite ...] [--quick]  run the benchmark suites of a source tree
 
 ``run`` installs tideloop's event loop policy, then runs the program exactly as
 ``python script.py`` / ``python -m module`` would (``sys.argv``, ``sys.path[0]``,
@@ -12,25 +12,25 @@ and ``asyncio.Runner()`` inside it all get tideloop loops.  Nothing else in
 asyncio is patched.
 """
 import os
-import pathlib
 import re
 import runpy
 import sys
 import sysconfig
-import traceback
 import warnings
 
 USAGE = """\
 usage: tideloop run [--debug] script.py [args...]
        tideloop run [--debug] -m module [args...]
        tideloop info [--json] [--plain]
-       tideloop bench [bench/micro.py options, e.g. --scale 0.1]
+       tideloop bench [suite ...] [--quick] [--loops L,...] [--repeat N]
+                      [--json FILE] [--markdown] [-- script options]
        tideloop --version
 
   run    run an asyncio program with tideloop as its event loop
          (--debug: asyncio debug mode, as PYTHONASYNCIODEBUG=1)
   info   print tideloop's version, Python, poller backend and build details
-  bench  run the micro benchmarks (bench/micro.py of a source checkout)
+  bench  run the benchmark suites of a source checkout (micro, processes,
+         echo, http) with a progress display and print their tables
 """
 
 
@@ -277,34 +277,12 @@ def cmd_info(argv):
 # ---------------------------------------------------------------- bench
 
 
-def find_micro_bench():
-    """bench/micro.py of the source tree tideloop runs from, or of the
-    current directory; None when neither has one (an installed wheel)."""
-    import tideloop
-
-    pkg = pathlib.Path(tideloop.__file__).resolve().parent
-    # src/tideloop/__init__.py -> the checkout root is two levels up.
-    for root in (pkg.parent.parent, pathlib.Path.cwd()):
-        candidate = root / "bench" / "micro.py"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def cmd_bench(argv):
-    """``tideloop bench [options]``: run bench/micro.py with these options."""
-    import subprocess
+    """``tideloop bench [suite ...] [options]``: the benchmark suites (tideloop._bench_cli)."""
+    from tideloop import _bench_cli
 
-    micro = find_micro_bench()
-    if micro is None:
-        sys.stderr.write(
-            "tideloop bench: bench/micro.py was not found: the benchmarks ship with the\n"
-            "source tree, not the installed package.  From a tideloop checkout run\n"
-            "  tideloop bench --scale 0.1      (or: make bench)\n"
-        )
-        return 1
     try:
-        return subprocess.call([sys.executable, str(micro)] + list(argv))
+        return _bench_cli.cmd_bench(argv)
     except KeyboardInterrupt:
         return 130
 

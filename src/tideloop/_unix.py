@@ -1,11 +1,13 @@
 """Processes and pipes for tideloop: subprocess_exec/_shell, connect_*_pipe.
 
-The pipe and subprocess *transports* are asyncio's own (unix_events'
-_UnixReadPipeTransport, _UnixWritePipeTransport, _UnixSubprocessTransport
-over base_subprocess), borrowed for the running Python: they only need the
-loop's _add_reader/_remove_reader/_add_writer/_remove_writer, which the core
-provides with asyncio's contract.  This is an interim: compiled pipe
-transports come later (docs/ARCHITECTURE.md, "Processes, pipes and fork").
+The pipe transports are compiled (tideloop._core's ReadPipeTransport and
+WritePipeTransport, transports/pipe.pxi): connect_read_pipe /
+connect_write_pipe (asyncio's own coroutines, borrowed below) make them
+through _make_read_pipe_transport / _make_write_pipe_transport, and so does
+every subprocess for its stdin/stdout/stderr.  The subprocess transport is
+asyncio's (unix_events._UnixSubprocessTransport over base_subprocess),
+borrowed for the running Python: it only talks to its pipes through
+connect_*_pipe and the public transport methods.
 
 What is tideloop's own is the *child watcher*, the same on every Python:
 asyncio's global child watchers are deprecated in 3.12 and gone in 3.14, and
@@ -20,7 +22,6 @@ with a preexec_fn (which makes CPython run the hooks) Popen runs in a helper
 thread, since it returns only after preexec_fn and exec.
 """
 import asyncio
-import fcntl
 import inspect
 import itertools
 import os
@@ -31,33 +32,11 @@ import weakref
 from asyncio import base_events, unix_events
 from asyncio.log import logger
 
+from ._core import ReadPipeTransport, WritePipeTransport
+
 __all__ = ("UnixMixin",)
 
 _thread_counter = itertools.count()
-
-# Capacity given to the pipes a subprocess gets for stdin/stdout/stderr=PIPE.
-# Linux makes 64 KiB pipes; piping bulk data through a child then costs a
-# context switch per 64 KiB on each side.  128 KiB halves those switches
-# (100 MB through `cat`: ~0.12 s -> ~0.08 s, docs/PERFORMANCE.md); uvloop
-# gets the same effect from socketpairs, which change what the child sees.
-# Growing is best effort: over the user's pipe-user-pages-soft quota the
-# kernel refuses (EPERM) and the pipe keeps its size.
-PIPE_CAPACITY = 128 * 1024
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)   # Linux; named in 3.10+
-_F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
-
-
-def _grow_pipes(proc):
-    """Give the Popen's stdio pipes PIPE_CAPACITY (never shrinking one)."""
-    for f in (proc.stdin, proc.stdout, proc.stderr):
-        if f is None:
-            continue
-        try:
-            fd = f.fileno()
-            if fcntl.fcntl(fd, _F_GETPIPE_SZ) < PIPE_CAPACITY:
-                fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_CAPACITY)
-        except (OSError, ValueError):
-            pass   # not a pipe (a socketpair on some platforms), or quota
 
 
 def _exitcode(status):
@@ -175,6 +154,14 @@ class UnixMixin:
     # pid -> pidfd of the children watched through the poller.
     _tl_children = None
 
+    def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        """The compiled read pipe transport (asyncio's _UnixReadPipeTransport contract)."""
+        return ReadPipeTransport(self, pipe, protocol, waiter, extra)
+
+    def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        """The compiled write pipe transport (asyncio's _UnixWritePipeTransport contract)."""
+        return WritePipeTransport(self, pipe, protocol, waiter, extra)
+
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls, *args, **kwargs)
         _loops.add(self)
@@ -200,7 +187,6 @@ class UnixMixin:
             transp = unix_events._UnixSubprocessTransport(
                 self, protocol, args, shell, stdin, stdout, stderr, bufsize,
                 waiter=waiter, extra=extra, **kwargs)
-        _grow_pipes(transp._proc)
         self._watch_child(transp.get_pid(), transp)
         try:
             await waiter
@@ -354,6 +340,13 @@ def _after_fork_in_child():
             signal.set_wakeup_fd(fd)  # the program's own: leave it
     except (ValueError, OSError):
         pass
+    # Then each loop stops sharing its epoll instance, eventfd and signal
+    # socketpair with the parent (Loop._after_fork_in_child).
+    for lp in list(_loops):
+        try:
+            lp._after_fork_in_child()
+        except Exception:   # an at-fork hook must not raise; the loop is unusable then
+            pass
 
 
 _parent_main_ident = None
@@ -378,9 +371,4 @@ def _borrow(source, names):
 _borrow(base_events.BaseEventLoop, [
     "connect_read_pipe", "connect_write_pipe",
     "subprocess_exec", "subprocess_shell", "_log_subprocess",
-])
-
-# asyncio's Unix pipe transports (interim: compiled ones come later).
-_borrow(unix_events._UnixSelectorEventLoop, [
-    "_make_read_pipe_transport", "_make_write_pipe_transport",
 ])

@@ -165,8 +165,10 @@ def _test_unix_events(module):
     # The pipe transport tests drive asyncio's _UnixReadPipeTransport /
     # _UnixWritePipeTransport with a mocked os module and check the fake
     # loop's ``readers``/``writers``/``assert_reader``: test_utils.TestLoop
-    # internals.  They keep the TestLoop (tideloop borrows those very
-    # transport classes; tests/test_pipes.py covers them on the real loop).
+    # internals, and test asyncio's own classes, not tideloop's compiled
+    # pipe transports.  They keep the TestLoop; tests/test_pipes.py checks
+    # tideloop's transports against asyncio's on real pipes, and
+    # test_events' pipe and pty tests run them on the real loop.
     def new_test_loop(self, gen=None):
         harness.note_test_loop()
         return _ORIGINAL_NEW_TEST_LOOP(self, gen)

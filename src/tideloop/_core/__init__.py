@@ -1,2 +1,4 @@
 """tideloop._core: the private compiled core.  Import from `tideloop` instead."""
-from .core import Handle, Loop, SocketTransport, TimerHandle  # noqa: F401
+from .core import (  # noqa: F401
+    Handle, Loop, ReadPipeTransport, SocketTransport, TimerHandle, WritePipeTransport,
+)

@@ -92,12 +92,16 @@ cdef class EpollPoller(Poller):
         self.events = NULL
 
     def __init__(self):
-        cdef epoll_event ev
         self.backend = "epoll"
         self.maxevents = 256
         self.events = <epoll_event*>PyMem_Malloc(sizeof(epoll_event) * self.maxevents)
         if self.events == NULL:
             raise MemoryError()
+        self.use_pwait2 = True
+        self._open()
+
+    cdef int _open(self) except -1:
+        cdef epoll_event ev
         self.epfd = epoll_create1(EPOLL_CLOEXEC)
         if self.epfd < 0:
             _raise_errno()
@@ -108,7 +112,7 @@ cdef class EpollPoller(Poller):
         ev.data.fd = self.wake_fd
         if epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.wake_fd, &ev) < 0:
             _raise_errno()
-        self.use_pwait2 = True
+        return 0
 
     def __dealloc__(self):
         self._close_fds()
@@ -215,6 +219,13 @@ cdef class EpollPoller(Poller):
 
     cdef int close(self) except -1:
         self._close_fds()
+        return 0
+
+    cdef int reopen(self) except -1:
+        # close() of our copy of the epoll fd leaves the parent's instance
+        # and its interest list untouched; likewise the eventfd.
+        self._close_fds()
+        self._open()
         return 0
 
     def statistics(self):

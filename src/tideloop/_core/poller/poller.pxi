@@ -47,6 +47,13 @@ cdef class Poller:
     cdef int close(self) except -1:
         return 0
 
+    # In a forked child: give up the OS objects shared with the parent
+    # (close this process's copies only; never deregister anything from a
+    # shared instance, that would change the parent's interest set) and make
+    # fresh, empty ones.  The caller re-registers what it still watches.
+    cdef int reopen(self) except -1:
+        raise NotImplementedError
+
     def statistics(self):
         """A dict of counters for this backend."""
         return {}

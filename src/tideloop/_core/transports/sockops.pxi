@@ -22,6 +22,8 @@
 from asyncio import base_events as _aio_base_events_s
 
 cdef object aio_check_ssl_socket = _aio_base_events_s._check_ssl_socket
+# The C recv: a socket class whose recv resolves to it may be read directly.
+cdef object _socket_base_recv = _socket.socket.recv
 
 
 cdef class _SockEntry(FdEntry):
@@ -120,6 +122,40 @@ cdef int _sock_wait_done(Loop loop, int fd, int ev, bint handle_based) except -1
     return 0
 
 
+cdef object _sock_try_recv(Loop loop, object sock, object n):
+    # sock.recv(n), or None where it would block.  For the C socket type and
+    # n up to RECV_SIZE the bytes arrive in the loop's buffer and are copied
+    # into an exact-size bytes: sock.recv(n) allocates n bytes up front and
+    # shrinks them, and for a large n (servers ask for 64-256 KiB) that is an
+    # mmap, page faults and an mremap per call.  A subclass overriding
+    # recv() keeps its own.
+    cdef Py_ssize_t size
+    cdef ssize_t got
+    cdef int fd, err
+    if type(n) is int and getattr(type(sock), 'recv', None) is _socket_base_recv:
+        size = n
+        if 0 < size <= RECV_SIZE:
+            fd = tideloop_socket_fd(sock)
+            if fd >= 0:
+                if loop._rbuf == NULL:
+                    loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
+                    if loop._rbuf == NULL:
+                        raise MemoryError()
+                while True:
+                    got = recv(fd, loop._rbuf, size, 0)
+                    if got >= 0:
+                        return PyBytes_FromStringAndSize(loop._rbuf, got)
+                    err = errno
+                    if err == EAGAIN or err == EWOULDBLOCK:
+                        return None
+                    if err != EINTR:
+                        raise _os_error(err)
+    try:
+        return sock.recv(n)
+    except (BlockingIOError, InterruptedError):
+        return None
+
+
 async def sock_recv(self, sock, n):
     """Receive up to *n* bytes from the non-blocking socket *sock*.
 
@@ -130,10 +166,9 @@ async def sock_recv(self, sock, n):
     aio_check_ssl_socket(sock)
     if loop._debug and sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking")
-    try:
-        return sock.recv(n)
-    except (BlockingIOError, InterruptedError):
-        pass
+    data = _sock_try_recv(loop, sock, n)
+    if data is not None:
+        return data
     fd = sock.fileno()
     self._ensure_fd_no_transport(fd)
     while True:
@@ -142,10 +177,9 @@ async def sock_recv(self, sock, n):
             await fut
         finally:
             _sock_wait_done(loop, fd, EV_READ, hb)
-        try:
-            return sock.recv(n)
-        except (BlockingIOError, InterruptedError):
-            pass
+        data = _sock_try_recv(loop, sock, n)
+        if data is not None:
+            return data
 
 
 async def sock_recv_into(self, sock, buf):

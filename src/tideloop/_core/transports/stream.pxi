@@ -56,16 +56,29 @@ cdef extern from *:
 cdef extern from *:
     """
     #include <sys/socket.h>
-    /* recv() straight into a new bytes object of `size`, shrunk to what came
-       (as socket.recv does): no copy.  n_out < 0 with *err on failure (then
-       None is returned); NULL only for a Python error. */
-    static PyObject *tideloop_recv_bytes(int fd, Py_ssize_t size,
+    #include <sys/ioctl.h>
+    /* A big read straight into a new bytes object sized to what the socket
+       holds (FIONREAD), so nothing is copied or resized: a bytes allocated
+       at 256 KiB and shrunk to what came would be mmap'd, page-faulted and
+       mremap'd on every read (glibc never raises its mmap threshold for
+       chunks freed after a shrink).  Returns None with *n_out = -2 when
+       fewer than `min` bytes wait (the caller reads into its buffer), with
+       *n_out = -1 and *err on failure; NULL only for a Python error. */
+    static PyObject *tideloop_recv_bytes(int fd, Py_ssize_t min, Py_ssize_t max,
                                          Py_ssize_t *n_out, int *err) {
-        PyObject *b = PyBytes_FromStringAndSize(NULL, size);
+        PyObject *b;
         ssize_t n;
+        int avail = 0;
+        if (ioctl(fd, FIONREAD, &avail) < 0 || avail < min) {
+            *n_out = -2;
+            Py_RETURN_NONE;
+        }
+        if (avail > max)
+            avail = (int)max;
+        b = PyBytes_FromStringAndSize(NULL, avail);
         if (b == NULL)
             return NULL;
-        n = recv(fd, PyBytes_AS_STRING(b), (size_t)size, 0);
+        n = recv(fd, PyBytes_AS_STRING(b), (size_t)avail, 0);
         if (n < 0) {
             *err = errno;
             *n_out = -1;
@@ -73,12 +86,12 @@ cdef extern from *:
             Py_RETURN_NONE;
         }
         *n_out = n;
-        if (n != size && _PyBytes_Resize(&b, n) < 0)
+        if (n != avail && _PyBytes_Resize(&b, n) < 0)
             return NULL;
         return b;
     }
     """
-    object tideloop_recv_bytes(int fd, Py_ssize_t size, Py_ssize_t* n_out, int* err)
+    object tideloop_recv_bytes(int fd, Py_ssize_t min, Py_ssize_t max, Py_ssize_t* n_out, int* err)
 
 # Reads at least this big switch a transport to receiving straight into a
 # new bytes object (one copy less); smaller ones go back to the loop buffer
@@ -331,11 +344,12 @@ cdef class _StreamCore(FdEntry):
             return 0
         direct = self._big_reads
         if direct:
-            data = tideloop_recv_bytes(self.fd, RECV_SIZE, &nn, &err)
+            data = tideloop_recv_bytes(self.fd, BIG_READ, RECV_SIZE, &nn, &err)
             n = nn
-            if n >= 0 and n < BIG_READ:
-                self._big_reads = False
-        else:
+            if n == -2:
+                # Less than BIG_READ waits: back to the loop buffer.
+                self._big_reads = direct = False
+        if not direct:
             n = recv(self.fd, loop._rbuf, RECV_SIZE, 0)
             err = errno
             if n >= BIG_READ:
@@ -462,10 +476,22 @@ cdef class _StreamCore(FdEntry):
                     return
             if n == size:
                 return
-            rest = PyBytes_FromStringAndSize(<char*>view.buf + n, size - n)
+            if type(data) is bytes:
+                # Immutable: queue the object itself from offset n (no copy
+                # of the rest; the queue is empty, so it is the first buffer).
+                rest = None
+            else:
+                rest = PyBytes_FromStringAndSize(<char*>view.buf + n, size - n)
         finally:
             PyBuffer_Release(&view)
-        self._queue(rest)
+        if rest is None:
+            self._wbuf.append(data)
+            self._woff = n
+            self._wsize = size - n
+            self._set_io()
+            self._maybe_pause_protocol()
+        else:
+            self._queue(rest)
 
     cdef int _queue(self, bytes data) except -1:
         cdef bint was_empty = self._wsize == 0
