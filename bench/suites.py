@@ -24,6 +24,8 @@ SUITES = (
           full=("--sweep",)),
     Suite("http", "http.py", "HTTP/1.1 keep-alive (Protocol + httptools) loaded by wrk; server CPU per request",
           quick=("--duration", "1", "--warmup", "0", "--repeat", "1")),
+    Suite("udp", "udp.py", "UDP echo endpoints, one and 64 datagrams in flight; CPU per round trip",
+          quick=("--scale", "0.05", "--repeat", "1")),
 )
 
 

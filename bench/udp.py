@@ -37,7 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from micro_loops import LOOP_NAMES, PEERS, new_loop  # noqa: E402
+from micro_loops import LOOP_NAMES, PEERS, loop_version, new_loop  # noqa: E402
+from suite_api import LineProgress, Unavailable, table  # noqa: E402
 
 MODES = {"pingpong": 1, "burst": 64}     # datagrams in flight
 ROUND_TRIPS = {"pingpong": 20_000, "burst": 100_000}
@@ -106,91 +107,158 @@ async def _run(loop, size, window, total):
     return wall, cpu
 
 
-def child(loop_name, mode, size):
+def child(loop_name, mode, size, scale=1.0):
     """Measure one point on one loop; print a JSON line."""
     loop = new_loop(loop_name)
     try:
         window = MODES[mode]
         loop.run_until_complete(_run(loop, size, window, WARMUP))
-        n = ROUND_TRIPS[mode]
+        n = max(window, int(ROUND_TRIPS[mode] * scale))
         wall, cpu = loop.run_until_complete(_run(loop, size, window, n))
     finally:
         loop.close()
     print(json.dumps({"wall": wall, "cpu": cpu, "n": n}))
 
 
-def measure(loop_name, mode, size):
-    """Run one child; return its result dict, or None with a note printed."""
+def measure(loop_name, mode, size, scale):
+    """Run one child; return its result dict, or the error's last line (a str)."""
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", loop_name, mode, str(size)],
+        [sys.executable, os.path.abspath(__file__), "--child", loop_name, mode, str(size), str(scale)],
         capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"  {loop_name} {mode} {size}: failed: {last}", file=sys.stderr)
-        return None
+        return (proc.stderr.strip().splitlines() or ["?"])[-1]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main():
+def parse_args(argv):
+    """The command line (also what ``tideloop bench udp`` passes through)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loops", default=",".join(LOOP_NAMES))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--sizes", default="64,1024")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the round-trip counts")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--child", nargs=3, metavar=("LOOP", "MODE", "SIZE"),
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--child", nargs=4, metavar=("LOOP", "MODE", "SIZE", "SCALE"),
                         help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
-        return
+    args = parser.parse_args(argv)
+    for name in args.loops.split(","):
+        if name not in LOOP_NAMES:
+            parser.error(f"unknown loop {name!r}; choose from {','.join(LOOP_NAMES)}")
+    for mode in args.modes.split(","):
+        if mode not in MODES:
+            parser.error(f"unknown mode {mode!r}; choose from {','.join(MODES)}")
+    return args
+
+
+def collect(argv, progress):
+    """Run every (repetition, point, loop) *argv* asks for in fresh processes; return the results.
+
+    The programmatic entry point (``tideloop bench``); the dict is what
+    ``--json`` writes: CPU us and round trips/s per "loop/mode/size".
+    """
+    args = parse_args(argv)
     loops = args.loops.split(",")
+    versions, skipped = {}, {}
+    for name in list(loops):
+        progress.status(f"probing {name}")
+        try:
+            versions[name] = loop_version(name)
+        except Exception as exc:  # not installed / not built: report and go on
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+            progress.note(f"skipping {name}: {skipped[name]}")
+            loops.remove(name)
+    if not loops:
+        raise Unavailable("no loop could be imported: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     points = [(m, int(s)) for m in args.modes.split(",") for s in args.sizes.split(",")]
-    results = {}   # (mode, size, loop) -> [us CPU per round trip], [round trips/s]
+    cpu_us, rates, errors = {}, {}, {}
+    progress.total(args.repeat * len(points) * len(loops))
     for rep in range(args.repeat):
         for mode, size in points:
             for name in loops:
-                r = measure(name, mode, size)
-                if r is None:
+                key = f"{name}/{mode}/{size}"
+                progress.step(f"{mode} {size} B", name, rep + 1, args.repeat)
+                r = measure(name, mode, size, args.scale)
+                if isinstance(r, str):
+                    errors[key] = r
+                    progress.note(f"FAILED {mode} {size} B on {name} (rep {rep + 1}): {r}")
+                    progress.advance()
                     continue
-                cpu_us, rate = results.setdefault((mode, size, name), ([], []))
-                cpu_us.append(r["cpu"] / r["n"] * 1e6)
-                rate.append(r["n"] / r["wall"])
-        print(f"repetition {rep + 1}/{args.repeat} done", file=sys.stderr)
-    report(results, loops, points, args.markdown)
+                cpu_us.setdefault(key, []).append(r["cpu"] / r["n"] * 1e6)
+                rates.setdefault(key, []).append(r["n"] / r["wall"])
+                progress.advance(f"{cpu_us[key][-1]:.2f} us/rt")
+    return {"command": "python bench/udp.py " + " ".join(argv), "python": sys.version.split()[0],
+            "scale": args.scale, "repeat": args.repeat, "loops": loops, "points": points,
+            "versions": versions, "skipped": skipped, "cpu_us": cpu_us, "rates": rates,
+            "errors": errors}
 
 
-def report(results, loops, points, markdown):
-    """Print CPU us per round trip (median), round trips/s and the ratios."""
+def report_blocks(data):
+    """The report of a :func:`collect` result: CPU us per round trip, round trips/s, ratios."""
+    loops = data["loops"]
     head = ["mode", "size"] + [f"{n} us/rt" for n in loops] + [f"{n} rt/s" for n in loops]
     head += ["asyncio/tideloop", "best peer/tideloop"]
     rows = []
-    for mode, size in points:
-        cpu = {n: statistics.median(results[(mode, size, n)][0])
-               for n in loops if (mode, size, n) in results}
-        rate = {n: statistics.median(results[(mode, size, n)][1])
-                for n in loops if (mode, size, n) in results}
+    for mode, size in data["points"]:
+        def med(table, n):
+            v = table.get(f"{n}/{mode}/{size}")
+            return statistics.median(v) if v else None
+        cpu = {n: med(data["cpu_us"], n) for n in loops}
+        rate = {n: med(data["rates"], n) for n in loops}
         row = [mode, f"{size} B"]
-        row += [f"{cpu[n]:.2f}" if n in cpu else "n/a" for n in loops]
-        row += [f"{rate[n]:,.0f}" if n in rate else "n/a" for n in loops]
+        row += [f"{cpu[n]:.2f}" if cpu[n] else "FAILED" for n in loops]
+        row += [f"{rate[n]:,.0f}" if rate[n] else "FAILED" for n in loops]
         t = cpu.get("tideloop")
-        peers = [cpu[p] for p in PEERS if p in cpu]
-        row.append(f"{cpu['asyncio'] / t:.2f}x" if t and "asyncio" in cpu else "n/a")
+        peers = [cpu[p] for p in PEERS if cpu.get(p)]
+        row.append(f"{cpu['asyncio'] / t:.2f}x" if t and cpu.get("asyncio") else "n/a")
         row.append(f"{min(peers) / t:.2f}x" if t and peers else "n/a")
         rows.append(row)
-    if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-        print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
-        for row in rows:
-            print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
-    print("\nus/rt: process CPU time per round trip (median; lower is better); "
-          "ratios > 1x mean tideloop uses less CPU.")
+    header = [f"command: {data['command']}",
+              f"python {data['python']}, counts x {data['scale']:g}, median of {data['repeat']}",
+              "loops: " + ", ".join(f"{n} {data['versions'][n]}" for n in loops)]
+    header += [f"skipped: {n} ({why})" for n, why in data.get("skipped", {}).items()]
+    footer = [f"FAILED {k}: {m}" for k, m in sorted(data["errors"].items())]
+    footer.append("us/rt: process CPU time per round trip (median; lower is better); "
+                  "ratios > 1x mean tideloop uses less CPU.")
+    title = "UDP echo: CPU us per round trip and round trips/s"
+    return {"header": header, "tables": [table(title, head, rows, left=2)], "footer": footer,
+            "failed": bool(data["errors"])}
+
+
+def main(argv=None):
+    """Parse arguments, run every point in fresh processes, print the report."""
+    args = parse_args(argv)
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]), float(args.child[3]))
+        return 0
+    try:
+        data = collect(argv if argv is not None else sys.argv[1:], LineProgress())
+    except Unavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1)
+    blocks = report_blocks(data)
+    print()
+    for line in blocks["header"]:
+        print(line)
+    for t in blocks["tables"]:
+        rows = [t["headers"]] + t["rows"]
+        if args.markdown:
+            print("| " + " | ".join(t["headers"]) + " |")
+            print("|" + "---|" * len(t["headers"]))
+            for row in t["rows"]:
+                print("| " + " | ".join(row) + " |")
+        else:
+            widths = [max(len(r[i]) for r in rows) for i in range(len(t["headers"]))]
+            for row in rows:
+                print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+    for line in blocks["footer"]:
+        print(line)
+    return 1 if blocks["failed"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

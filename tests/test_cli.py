@@ -277,6 +277,21 @@ def assert_cells_measured(table, loops=("asyncio", "tideloop")):
             assert row[col] not in ("FAILED", "-", "error", "n/a", ""), (loop, row)
 
 
+@needs_bench
+def test_bench_udp_quick(tmp_path):
+    proc, saved = bench_run(tmp_path, "udp", "--quick", "--loops", PAIR)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rec = saved["suites"]["udp"]
+    assert rec["status"] == "ok"
+    (table,) = suite_tables(saved, "udp")
+    assert table["headers"][:4] == ["mode", "size", "asyncio us/rt", "tideloop us/rt"]
+    assert [r[:2] for r in table["rows"]] == [["pingpong", "64 B"], ["pingpong", "1024 B"],
+                                              ["burst", "64 B"], ["burst", "1024 B"]]
+    for row in table["rows"]:
+        assert all(float(c.replace(",", "")) > 0 for c in row[2:6]), row
+    assert proc.stdout.rstrip().endswith("suites: udp ok (%d s)" % round(rec["seconds"]))
+
+
 @pytest.fixture(scope="module")
 def processes_run(tmp_path_factory):
     """One quick run of the processes suite, shared by the report-format tests."""
@@ -517,7 +532,7 @@ def test_bench_help_lists_the_suites():
     assert proc.returncode == 0, proc.stderr
     assert "usage: tideloop bench [suite ...] [--quick]" in proc.stdout
     if (BENCH / "suites.py").exists():
-        for name in ("micro", "processes", "echo", "http"):
+        for name in ("micro", "processes", "echo", "http", "udp"):
             assert f"\n  {name} " in proc.stdout
 
 
