@@ -4,6 +4,7 @@ import os
 import random
 import socket
 import struct
+import sys
 
 import pytest
 
@@ -334,5 +335,137 @@ def test_socket_closed_behind_transport_never_reaches_reused_fd(loop):
         srv.close()
         await srv.wait_closed()
         del fd
+
+    loop.run_until_complete(main())
+
+
+# asyncio's own loop fails both of the next tests: its selector is keyed by fd
+# number, so the old transport's close() removes the reader the number's new
+# owner added, and resume_reading() registers whatever file holds the number
+# now. tideloop hands out the real socket (get_extra_info('socket')), so a
+# socket closed behind its transport is a case it must survive.
+ASYNCIO_FD_NUMBER_KEYED = "asyncio's selector is keyed by fd number: the stale transport edits the new owner's registration"
+
+
+def _take_fd_number(fd, sock_to_move):
+    """Make *fd* refer to *sock_to_move*'s connection; return a socket object owning it."""
+    if sock_to_move.fileno() == fd:        # it got the free number itself
+        return sock_to_move
+    os.dup2(sock_to_move.fileno(), fd)
+    sock_to_move.close()
+    return socket.socket(fileno=fd)
+
+
+def test_stale_transport_leaves_the_fd_numbers_new_owner_alone(loop, loop_name):
+    if loop_name == "asyncio":
+        pytest.skip(ASYNCIO_FD_NUMBER_KEYED)
+    import errno
+
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        errors = []
+        loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+        old_tr, old_proto = await loop.create_connection(lambda: Collect(loop), "127.0.0.1", port)
+        old_tr.pause_reading()
+        old_sock = old_tr.get_extra_info("socket")
+        fd = old_sock.fileno()
+        old_sock.close()                       # behind the transport's back
+        a, b = socket.socketpair()
+        new_sock = _take_fd_number(fd, a)      # the number now names another connection
+        old_tr.resume_reading()                # must not watch the new connection ...
+        exc = await asyncio.wait_for(old_proto.done, 5)
+        assert isinstance(exc, OSError) and exc.errno == errno.EBADF
+        new_tr, new_proto = await loop.create_connection(lambda: Collect(loop, want=5), sock=new_sock)
+        assert new_tr.get_extra_info("socket").fileno() == fd
+        old_tr.close()                         # ... nor touch its registration
+        b.sendall(b"hello")
+        assert await asyncio.wait_for(new_proto.got, 5) == b"hello"
+        new_tr.write(b"back")
+        b.settimeout(5)
+        assert b.recv(10) == b"back"
+        new_tr.close()
+        await asyncio.wait_for(new_proto.done, 5)
+        b.close()
+        srv.close()
+        await srv.wait_closed()
+        assert errors == []
+
+    loop.run_until_complete(main())
+
+
+def test_resume_reading_on_a_socket_closed_behind_the_transport(loop, loop_name, tmp_path):
+    if loop_name == "asyncio":
+        pytest.skip(ASYNCIO_FD_NUMBER_KEYED)
+    import errno
+
+    async def main():
+        srv = await loop.create_server(EchoProtocol, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        errors = []
+        loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+        tr, proto = await loop.create_connection(lambda: Collect(loop), "127.0.0.1", port)
+        tr.pause_reading()
+        sock = tr.get_extra_info("socket")
+        fd = sock.fileno()
+        sock.close()
+        # The number now names a regular file (epoll refuses those: EPERM).
+        path = tmp_path / "f"
+        path.write_bytes(b"file")
+        ffd = os.open(path, os.O_RDONLY)
+        if ffd != fd:                          # unless it got the number itself
+            os.dup2(ffd, fd)
+            os.close(ffd)
+        try:
+            tr.resume_reading()                # no exception: the protocol hears of it
+            exc = await asyncio.wait_for(proto.done, 5)
+            assert isinstance(exc, OSError) and exc.errno == errno.EBADF
+            assert os.read(fd, 10) == b"file"  # the file was never touched
+        finally:
+            os.close(fd)
+        srv.close()
+        await srv.wait_closed()
+        assert errors == []
+
+    loop.run_until_complete(main())
+
+
+def test_datagram_transport_closed_behind_its_back_leaves_the_new_owner_alone(loop, loop_name):
+    if loop_name == "asyncio":
+        pytest.skip(ASYNCIO_FD_NUMBER_KEYED)
+    if sys.version_info >= (3, 12):
+        pytest.skip("3.12+ refuses a transport on an fd number a live transport holds")
+
+    async def main():
+        class Recv(asyncio.DatagramProtocol):
+            def __init__(self):
+                self.got = loop.create_future()
+                self.lost = loop.create_future()
+
+            def datagram_received(self, data, addr):
+                if not self.got.done():
+                    self.got.set_result(data)
+
+            def connection_lost(self, exc):
+                self.lost.set_result(exc)
+
+        errors = []
+        loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+        old_tr, old_proto = await loop.create_datagram_endpoint(Recv, local_addr=("127.0.0.1", 0))
+        old_sock = old_tr.get_extra_info("socket")
+        fd = old_sock.fileno()
+        old_sock.close()
+        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        a.bind(("127.0.0.1", 0))
+        new_sock = _take_fd_number(fd, a)
+        new_tr, new_proto = await loop.create_datagram_endpoint(Recv, sock=new_sock)
+        old_tr.close()
+        assert await asyncio.wait_for(old_proto.lost, 5) is None
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.sendto(b"ping", new_sock.getsockname())
+        assert await asyncio.wait_for(new_proto.got, 5) == b"ping"
+        new_tr.close()
+        await asyncio.wait_for(new_proto.lost, 5)
+        assert errors == []
 
     loop.run_until_complete(main())

@@ -324,6 +324,12 @@ cdef class _DatagramCore(FdEntry):
                 raise RuntimeError('Event loop is closed')
             self.events &= want
             return 0
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            # Closed behind our back: see _forget_closed_fd (stream.pxi).
+            _forget_closed_fd(loop, self)
+            if want and not self._conn_lost and (not self._closing or self._buffer):
+                self._fatal_error(_os_error(EBADF), 'Fatal error on datagram transport')
+            return 0
         if want != self.events:
             if want == 0:
                 loop._poller_set_quiet(self, 0)
@@ -340,6 +346,8 @@ cdef class _DatagramCore(FdEntry):
         if loop._closed:
             self.events = 0
             return 0
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            return _forget_closed_fd(loop, self)
         if self.events:
             loop._poller_set_quiet(self, 0)
         if loop._entry(self.fd) is self:

@@ -112,6 +112,20 @@ cdef inline int _live_fd(object sock, bint native):
     return sock.fileno()
 
 
+cdef int _forget_closed_fd(Loop loop, FdEntry e) except -1:
+    # The transport's socket was closed behind its back (the real socket is
+    # what get_extra_info('socket') hands out).  The kernel dropped the epoll
+    # registration with the socket, and the fd number may belong to another
+    # file or connection by now: epoll_ctl on it would add, change or delete
+    # the new owner's interest.  So only our own bookkeeping is undone.
+    if e.events:
+        loop._n_watched -= 1
+        e.events = 0
+    if loop._entry(e.fd) is e:
+        loop._fd_table[e.fd] = None
+    return 0
+
+
 cdef object _os_error(int err):
     # OSError(errno, msg) picks the subclass (ConnectionResetError, ...).
     return OSError(err, _os.strerror(err))
@@ -244,6 +258,14 @@ cdef class _StreamCore(FdEntry):
                 raise RuntimeError('Event loop is closed')
             self.events &= want
             return 0
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            _forget_closed_fd(loop, self)
+            # Still wanting I/O (reading, or a close() waiting to flush):
+            # fail as a read or write on the closed socket would.
+            # _force_close() empties the queue before it gets here again.
+            if want and not self._conn_lost and (not self._closing or self._wsize):
+                self._fatal_error(_os_error(EBADF), 'Fatal error on socket transport')
+            return 0
         if want != self.events:
             if want == 0:
                 loop._poller_set_quiet(self, 0)
@@ -259,6 +281,8 @@ cdef class _StreamCore(FdEntry):
         if loop._closed:
             self.events = 0
             return 0
+        if _live_fd(self._sock_obj, self._native_sock) != self.fd:
+            return _forget_closed_fd(loop, self)
         if self.events:
             loop._poller_set_quiet(self, 0)
         if loop._entry(self.fd) is self:
