@@ -28,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from micro_loops import LOOP_NAMES, PEERS, loop_version, new_loop  # noqa: E402
-from suite_api import LineProgress, Unavailable, table  # noqa: E402
+from micro_loops import LOOP_NAMES, PEERS, new_loop  # noqa: E402
+from suite_api import LineProgress, Unavailable, probe_loops, table  # noqa: E402
 
 CASES = ("spawn", "spawn50", "cat")
 CHILD_TIMEOUT = 600
@@ -160,18 +160,8 @@ def collect(argv, progress):
     ``--json`` writes: seconds per "loop/case", errors per "loop/case".
     """
     args = parse_args(argv)
-    loops, cases = args.loops.split(","), args.cases.split(",")
-    versions, skipped = {}, {}
-    for name in list(loops):
-        progress.status(f"probing {name}")
-        try:
-            versions[name] = loop_version(name)
-        except Exception as exc:  # not installed / not built: report and go on
-            skipped[name] = f"{type(exc).__name__}: {exc}"
-            progress.note(f"skipping {name}: {skipped[name]}")
-            loops.remove(name)
-    if not loops:
-        raise Unavailable("no loop could be imported: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    cases = args.cases.split(",")
+    loops, versions, skipped = probe_loops(args.loops.split(","), progress)
     results = {(lp, c): [] for lp in loops for c in cases}
     errors = {}
     progress.total(args.repeat * len(cases) * len(loops))

@@ -37,6 +37,28 @@ def table(title, headers, rows, left=1, detail=False):
             "rows": [[str(c) for c in row] for row in rows], "left": left, "detail": detail}
 
 
+def probe_loops(names, progress):
+    """The loops of *names* that import, in order: ``(loops, versions, skipped)``.
+
+    A loop that does not import (not installed, not built) is reported through
+    *progress* and left out; :class:`Unavailable` when none is left.
+    """
+    from micro_loops import loop_version
+    loops, versions, skipped = [], {}, {}
+    for name in names:
+        progress.status(f"probing {name}")
+        try:
+            versions[name] = loop_version(name)
+        except Exception as exc:  # not installed / not built: report and go on
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+            progress.note(f"skipping {name}: {skipped[name]}")
+        else:
+            loops.append(name)
+    if not loops:
+        raise Unavailable("no loop could be imported: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    return loops, versions, skipped
+
+
 class LineProgress:
     """Progress as lines on stderr: what a script prints when run on its own.
 

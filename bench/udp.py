@@ -37,8 +37,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from micro_loops import LOOP_NAMES, PEERS, loop_version, new_loop  # noqa: E402
-from suite_api import LineProgress, Unavailable, table  # noqa: E402
+from micro_report import markdown, plain  # noqa: E402
+from micro_loops import LOOP_NAMES, PEERS, new_loop  # noqa: E402
+from suite_api import LineProgress, Unavailable, probe_loops, table  # noqa: E402
 
 MODES = {"pingpong": 1, "burst": 64}     # datagrams in flight
 ROUND_TRIPS = {"pingpong": 20_000, "burst": 100_000}
@@ -159,18 +160,7 @@ def collect(argv, progress):
     ``--json`` writes: CPU us and round trips/s per "loop/mode/size".
     """
     args = parse_args(argv)
-    loops = args.loops.split(",")
-    versions, skipped = {}, {}
-    for name in list(loops):
-        progress.status(f"probing {name}")
-        try:
-            versions[name] = loop_version(name)
-        except Exception as exc:  # not installed / not built: report and go on
-            skipped[name] = f"{type(exc).__name__}: {exc}"
-            progress.note(f"skipping {name}: {skipped[name]}")
-            loops.remove(name)
-    if not loops:
-        raise Unavailable("no loop could be imported: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    loops, versions, skipped = probe_loops(args.loops.split(","), progress)
     points = [(m, int(s)) for m in args.modes.split(",") for s in args.sizes.split(",")]
     cpu_us, rates, errors = {}, {}, {}
     progress.total(args.repeat * len(points) * len(loops))
@@ -246,15 +236,7 @@ def main(argv=None):
         print(line)
     for t in blocks["tables"]:
         rows = [t["headers"]] + t["rows"]
-        if args.markdown:
-            print("| " + " | ".join(t["headers"]) + " |")
-            print("|" + "---|" * len(t["headers"]))
-            for row in t["rows"]:
-                print("| " + " | ".join(row) + " |")
-        else:
-            widths = [max(len(r[i]) for r in rows) for i in range(len(t["headers"]))]
-            for row in rows:
-                print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        print(markdown(rows) if args.markdown else plain(rows))
     for line in blocks["footer"]:
         print(line)
     return 1 if blocks["failed"] else 0
