@@ -94,6 +94,7 @@ cdef class EpollPoller(Poller):
     def __init__(self):
         self.backend = "epoll"
         self.maxevents = 256
+        self.capacity = self.batch = self.maxevents
         self.events = <epoll_event*>PyMem_Malloc(sizeof(epoll_event) * self.maxevents)
         if self.events == NULL:
             raise MemoryError()
@@ -165,22 +166,22 @@ cdef class EpollPoller(Poller):
         self.n_waits += 1
         if timeout == 0:
             # Nothing to wait for: skip releasing the GIL.
-            n = epoll_wait(epfd, self.events, self.maxevents, 0)
+            n = epoll_wait(epfd, self.events, self.batch, 0)
         elif timeout < 0:
             with nogil:
-                n = epoll_wait(epfd, self.events, self.maxevents, -1)
+                n = epoll_wait(epfd, self.events, self.batch, -1)
         elif self.use_pwait2:
             ts.tv_sec = <time_t>timeout
             ts.tv_nsec = <long>((timeout - <double>ts.tv_sec) * 1e9)
             with nogil:
-                n = tideloop_epoll_pwait2(epfd, self.events, self.maxevents, &ts)
+                n = tideloop_epoll_pwait2(epfd, self.events, self.batch, &ts)
             if n < 0 and errno == ENOSYS:
                 self.use_pwait2 = False
                 return self.wait(timeout)
         else:
             ms = <int>ceil(timeout * 1000.0)
             with nogil:
-                n = epoll_wait(epfd, self.events, self.maxevents, ms)
+                n = epoll_wait(epfd, self.events, self.batch, ms)
         if n < 0:
             if errno == EINTR:
                 return 0

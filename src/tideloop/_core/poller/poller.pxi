@@ -17,6 +17,11 @@ cdef class Poller:
     """Interface of a readiness backend (see the comment above)."""
 
     cdef readonly str backend
+    # Ready fds asked for per wait(), 1..capacity (the size of the backend's
+    # event array, so never writable from Python); the loop lowers it while
+    # reads are big (see Loop._size_io_batch).
+    cdef readonly int batch
+    cdef readonly int capacity
 
     cdef int register(self, int fd, int events) except -1:
         raise NotImplementedError

@@ -465,10 +465,7 @@ cdef class _DatagramCore(FdEntry):
                 return 0
             self._proto.datagram_received(data, addr)
             return 0
-        if loop._rbuf == NULL:
-            loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
-            if loop._rbuf == NULL:
-                raise MemoryError()
+        loop._recv_buffer()
         if self._held is not None:
             # Datagrams read earlier go first, in order, by their Handle
             # (it runs after the callbacks the last one scheduled).

@@ -606,10 +606,7 @@ cdef class _ReadPipeCore(_PipeCore):
             if n >= 0 and n < PIPE_BIG_READ:
                 self._big_reads = False
         else:
-            if loop._rbuf == NULL:
-                loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
-                if loop._rbuf == NULL:
-                    raise MemoryError()
+            loop._recv_buffer()
             n = read(self.fd, loop._rbuf, <size_t>size)
             err = errno
             if n >= PIPE_BIG_READ:

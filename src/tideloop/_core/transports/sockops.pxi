@@ -137,10 +137,7 @@ cdef object _sock_try_recv(Loop loop, object sock, object n):
         if 0 < size <= RECV_SIZE:
             fd = tideloop_socket_fd(sock)
             if fd >= 0:
-                if loop._rbuf == NULL:
-                    loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
-                    if loop._rbuf == NULL:
-                        raise MemoryError()
+                loop._recv_buffer()
                 while True:
                     got = recv(fd, loop._rbuf, size, 0)
                     if got >= 0:

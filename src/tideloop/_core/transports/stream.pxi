@@ -37,7 +37,6 @@ cdef bint PY312 = _sys.version_info >= (3, 12)
 cdef object SHUT_WR = _socket.SHUT_WR
 
 cdef enum:
-    RECV_SIZE = 262144      # asyncio's max_size for one recv()
     IOV_BATCH = 64          # buffers per sendmsg() when flushing the queue
 
 
@@ -359,10 +358,7 @@ cdef class _StreamCore(FdEntry):
         cdef bint direct
         if self._conn_lost:
             return 0
-        if loop._rbuf == NULL:
-            loop._rbuf = <char*>PyMem_Malloc(RECV_SIZE)
-            if loop._rbuf == NULL:
-                raise MemoryError()
+        loop._recv_buffer()
         if _live_fd(self._sock_obj, self._native_sock) != self.fd:
             self._fatal_error(_os_error(EBADF), 'Fatal read error on socket transport')
             return 0
@@ -386,6 +382,7 @@ cdef class _StreamCore(FdEntry):
         if n == 0:
             self._read_ready_on_eof()
             return 0
+        loop._io_bytes += n
         if not direct:
             data = PyBytes_FromStringAndSize(loop._rbuf, n)
         try:
@@ -429,6 +426,7 @@ cdef class _StreamCore(FdEntry):
         if n == 0:
             self._read_ready_on_eof()
             return 0
+        self._tloop._io_bytes += n
         try:
             self._proto.buffer_updated(n)
         except (SystemExit, KeyboardInterrupt):
