@@ -230,9 +230,11 @@ cdef class EpollPoller(Poller):
         return 0
 
     def statistics(self):
-        """Counters: waits, I/O events delivered, cross-thread wakeups."""
+        """Counters (waits, I/O events delivered, cross-thread wakeups) and the batch size."""
         return {
             "backend": self.backend,
+            "batch": self.batch,
+            "batch_capacity": self.capacity,
             "waits": self.n_waits,
             "io_events": self.n_events,
             "wakeups": self.n_wakeups,
