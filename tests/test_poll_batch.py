@@ -1,6 +1,9 @@
-"""The poll batch follows the bytes read: fewer ready fds per poll while messages are big.
+"""The poll batch follows the bytes read and left to callbacks (ARCHITECTURE.md, "The poll batch").
 
-tideloop-only: asyncio's selector has no batch to size (ARCHITECTURE.md, "The poll batch").
+While protocols hand big reads to callbacks (as asyncio's streams do: data_received
+wakes a task), the loop asks the poller for fewer ready fds per poll, so the data is
+consumed while still in cache; small reads, or protocols that consume the data inside
+data_received, keep the full batch.  tideloop-only: asyncio's selector has no batch.
 """
 import asyncio
 import socket
@@ -8,22 +11,31 @@ import socket
 import tideloop
 
 CONNS = 40
-BIG = 192 * 1024
+CHUNK = 64 * 1024
+ROUNDS = 3
+BIG = ROUNDS * CHUNK
 
 
 class Collect:
-    """Protocol that counts bytes and samples the loop's batch on each call."""
+    """Counts bytes and samples the loop's batch; *defer* hands each chunk to call_soon."""
 
-    def __init__(self, loop, seen, done, want):
-        self.loop, self.seen, self.done, self.want = loop, seen, done, want
+    def __init__(self, loop, seen, want, defer):
+        self.loop, self.seen, self.want, self.defer = loop, seen, want, defer
+        self.done = loop.create_future()
         self.got = 0
 
     def connection_made(self, transport):
         self.transport = transport
 
     def data_received(self, data):
-        self.got += len(data)
         self.seen.append(self.loop.statistics()["batch"])
+        if self.defer:
+            self.loop.call_soon(self._consume, data)
+        else:
+            self._consume(data)
+
+    def _consume(self, data):
+        self.got += len(data)
         if self.got >= self.want and not self.done.done():
             self.done.set_result(None)
 
@@ -34,72 +46,73 @@ class Collect:
         pass
 
 
-def _feed(peers, size):
-    """Write *size* bytes into every peer socket (the kernel buffers them)."""
-    for p in peers:
-        p.sendall(b"x" * size)
+def _run(defer, small_after):
+    """Serve CONNS socketpairs fed CHUNK bytes each per round (then 100 more if *small_after*).
 
-
-def _serve(loop, socks, size):
-    """Connect a Collect protocol on each socket; run until each got *size* bytes."""
-    seen = []
-    dones = []
-    protos = []
-
-    async def main():
-        for s in socks:
-            done = loop.create_future()
-            dones.append(done)
-            _, proto = await loop.connect_accepted_socket(
-                lambda d=done: Collect(loop, seen, d, size), s)
-            protos.append(proto)
-        for d in dones:
-            await d
-
-    return main, seen, protos
-
-
-def test_batch_shrinks_for_big_reads_and_recovers_for_small():
+    Returns the batch sizes seen during the big reads, and the batch after the small ones.
+    """
     loop = tideloop.new_event_loop()
     pairs = [socket.socketpair() for _ in range(CONNS)]
     try:
         for ours, peer in pairs:
             # Room for the whole message in the kernel, so every fd is ready at once.
-            peer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * BIG)
-            ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * BIG)
-        peers = [p for _, p in pairs]
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * CHUNK)
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * CHUNK)
         capacity = loop.statistics()["batch_capacity"]
-        assert loop.statistics()["batch"] == capacity == 256
+        assert capacity == 256 and loop.statistics()["batch"] == capacity
+        seen = []
+        protos = []
 
-        _feed(peers, BIG)
-        main, seen, protos = _serve(loop, [s for s, _ in pairs], BIG)
-        loop.run_until_complete(main())
-        assert all(p.got == BIG for p in protos)
-        # ~2 MiB per poll at 64+ KiB per read: well under the full batch.
-        assert min(seen) < capacity // 4, seen[:50]
+        async def connect():
+            for ours, _ in pairs:
+                _, proto = await loop.connect_accepted_socket(
+                    lambda: Collect(loop, seen, BIG, defer), ours)
+                protos.append(proto)
 
-        # Small messages: the next polls ask for the full batch again.
-        seen.clear()
-        want = BIG + 100
-        for p in protos:
-            p.want = want
-            p.done = loop.create_future()
-        _feed(peers, 100)
+        loop.run_until_complete(connect())
 
-        async def wait_small():
+        async def wait_all():
             for p in protos:
                 await p.done
 
-        loop.run_until_complete(wait_small())
-        loop.run_until_complete(asyncio.sleep(0))
-        assert all(p.got == want for p in protos)
-        assert loop.statistics()["batch"] == capacity
+        # In rounds: the batch set by one round's reads shows in the next one's.
+        for r in range(1, ROUNDS + 1):
+            for p in protos:
+                p.want = r * CHUNK
+                p.done = loop.create_future()
+            for _, peer in pairs:
+                peer.sendall(b"x" * CHUNK)
+            loop.run_until_complete(wait_all())
+        assert all(p.got == BIG for p in protos)
+        big_seen = list(seen)
+        after = None
+        if small_after:
+            for p in protos:
+                p.want = BIG + 100
+                p.done = loop.create_future()
+            for _, peer in pairs:
+                peer.sendall(b"y" * 100)
+            loop.run_until_complete(wait_all())
+            loop.run_until_complete(asyncio.sleep(0))
+            assert all(p.got == BIG + 100 for p in protos)
+            after = loop.statistics()["batch"]
         for p in protos:
             p.transport.close()
         loop.run_until_complete(asyncio.sleep(0))
+        return big_seen, after, capacity
     finally:
-        for a, b in pairs:
-            b.close()
+        for _, peer in pairs:
+            peer.close()
         loop.close()
-        for a, b in pairs:
-            a.close()
+
+
+def test_batch_shrinks_while_big_reads_wait_for_callbacks_then_recovers():
+    seen, after, capacity = _run(defer=True, small_after=True)
+    # ~2 MiB per poll at 64 KiB per read: 32 events.
+    assert min(seen) < capacity // 4, seen[:50]
+    assert after == capacity
+
+
+def test_batch_stays_full_when_the_protocol_consumes_in_data_received():
+    seen, _, capacity = _run(defer=False, small_after=False)
+    assert set(seen) == {capacity}, sorted(set(seen))

@@ -356,6 +356,7 @@ cdef class _StreamCore(FdEntry):
         cdef Py_ssize_t nn
         cdef int err = 0
         cdef bint direct
+        cdef Py_ssize_t ready
         if self._conn_lost:
             return 0
         loop._recv_buffer()
@@ -382,21 +383,26 @@ cdef class _StreamCore(FdEntry):
         if n == 0:
             self._read_ready_on_eof()
             return 0
-        loop._io_bytes += n
         if not direct:
             data = PyBytes_FromStringAndSize(loop._rbuf, n)
+        ready = loop._ready.size
         try:
             self._proto.data_received(data)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
             self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+        if loop._ready.size > ready:
+            # The protocol left the data to callbacks (a streams task):
+            # they run after the whole batch (Loop._size_io_batch).
+            loop._io_bytes += n
         return 0
 
     cdef int _read_ready_buffered(self) except -1:
         cdef Py_buffer view
         cdef ssize_t n
         cdef int err
+        cdef Py_ssize_t ready
         if self._conn_lost:
             return 0
         try:
@@ -426,13 +432,15 @@ cdef class _StreamCore(FdEntry):
         if n == 0:
             self._read_ready_on_eof()
             return 0
-        self._tloop._io_bytes += n
+        ready = self._tloop._ready.size
         try:
             self._proto.buffer_updated(n)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
             self._fatal_error(exc, 'Fatal error: protocol.buffer_updated() call failed.')
+        if self._tloop._ready.size > ready:
+            self._tloop._io_bytes += n   # left to callbacks, as above
         return 0
 
     cdef int _read_ready_on_eof(self) except -1:
