@@ -80,7 +80,6 @@ cdef class EpollPoller(Poller):
     cdef int epfd
     cdef int wake_fd
     cdef epoll_event* events
-    cdef int maxevents
     cdef bint use_pwait2
     cdef unsigned long long n_waits
     cdef unsigned long long n_events
@@ -93,9 +92,8 @@ cdef class EpollPoller(Poller):
 
     def __init__(self):
         self.backend = "epoll"
-        self.maxevents = 256
-        self.capacity = self.batch = self.maxevents
-        self.events = <epoll_event*>PyMem_Malloc(sizeof(epoll_event) * self.maxevents)
+        self.capacity = self.batch = 256
+        self.events = <epoll_event*>PyMem_Malloc(sizeof(epoll_event) * self.capacity)
         if self.events == NULL:
             raise MemoryError()
         self.use_pwait2 = True

@@ -392,10 +392,7 @@ cdef class _StreamCore(FdEntry):
             raise
         except BaseException as exc:
             self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
-        if loop._ready.size > ready:
-            # The protocol left the data to callbacks (a streams task):
-            # they run after the whole batch (Loop._size_io_batch).
-            loop._io_bytes += n
+        loop._note_read(ready, n)
         return 0
 
     cdef int _read_ready_buffered(self) except -1:
@@ -439,8 +436,7 @@ cdef class _StreamCore(FdEntry):
             raise
         except BaseException as exc:
             self._fatal_error(exc, 'Fatal error: protocol.buffer_updated() call failed.')
-        if self._tloop._ready.size > ready:
-            self._tloop._io_bytes += n   # left to callbacks, as above
+        self._tloop._note_read(ready, n)
         return 0
 
     cdef int _read_ready_on_eof(self) except -1:
