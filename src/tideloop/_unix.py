@@ -5,9 +5,9 @@ WritePipeTransport, transports/pipe.pxi): connect_read_pipe /
 connect_write_pipe (asyncio's own coroutines, borrowed below) make them
 through _make_read_pipe_transport / _make_write_pipe_transport, and so does
 every subprocess for its stdin/stdout/stderr.  The subprocess transport is
-asyncio's (unix_events._UnixSubprocessTransport over base_subprocess),
-borrowed for the running Python: it only talks to its pipes through
-connect_*_pipe and the public transport methods.
+asyncio's (unix_events._UnixSubprocessTransport over base_subprocess) with
+two steps made cheaper (_subprocess.py): the child is started by a leaner
+subprocess.Popen (_spawn.py) and its pipes are connected without a Task.
 
 What is tideloop's own is the *child watcher*, the same on every Python:
 asyncio's global child watchers are deprecated in 3.12 and gone in 3.14, and
@@ -16,10 +16,10 @@ with a pidfd registered in the loop's poller (Linux 5.3+); where pidfd_open
 is missing or refused (old kernel, seccomp) a daemon thread blocks in
 waitpid instead.  Either way the child is reaped (waitid on the pidfd, or
 waitpid), so no zombie is left, also for children still running when the
-loop closes (a reaper thread takes those over).  Spawning is
-subprocess.Popen in the loop, which runs no os.register_at_fork hook; only
-with a preexec_fn (which makes CPython run the hooks) Popen runs in a helper
-thread, since it returns only after preexec_fn and exec.
+loop closes (a reaper thread takes those over).  Spawning happens in the
+loop and runs no os.register_at_fork hook; only with a preexec_fn (which
+makes CPython run the hooks) subprocess.Popen runs in a helper thread, since
+it returns only after preexec_fn and exec.
 """
 import asyncio
 import inspect
@@ -29,10 +29,11 @@ import signal
 import subprocess
 import threading
 import weakref
-from asyncio import base_events, unix_events
+from asyncio import base_events
 from asyncio.log import logger
 
 from ._core import ReadPipeTransport, WritePipeTransport
+from ._subprocess import SubprocessTransport
 
 __all__ = ("UnixMixin",)
 
@@ -133,7 +134,7 @@ def _kill_popen(proc, wait=False):
         threading.Thread(target=proc.wait, daemon=True).start()
 
 
-class _SpawnedSubprocessTransport(unix_events._UnixSubprocessTransport):
+class _SpawnedSubprocessTransport(SubprocessTransport):
     """asyncio's subprocess transport around a Popen that already exists.
 
     BaseSubprocessTransport.__init__ calls _start(args=...); tideloop passes
@@ -184,7 +185,7 @@ class UnixMixin:
                 self, protocol, proc, shell, stdin, stdout, stderr, bufsize,
                 waiter=waiter, extra=extra, **kwargs)
         else:
-            transp = unix_events._UnixSubprocessTransport(
+            transp = SubprocessTransport(
                 self, protocol, args, shell, stdin, stdout, stderr, bufsize,
                 waiter=waiter, extra=extra, **kwargs)
         self._watch_child(transp.get_pid(), transp)
