@@ -111,6 +111,12 @@ class SubprocessTransport(unix_events._UnixSubprocessTransport):
                 proto = _ReadProto(self, 2)
                 proto.pipe = loop._make_read_pipe_transport(proc.stderr, proto)
                 self._pipes[2] = proto
+            if loop.get_debug():  # what connect_*_pipe log
+                for fd, proto in self._pipes.items():
+                    logger.debug('%s pipe %r connected: (%r, %r)',
+                                 'Write' if fd == 0 else 'Read',
+                                 proto.pipe.get_extra_info('pipe').fileno(),
+                                 proto.pipe, proto)
             loop.call_soon(self._protocol.connection_made, self)
             pending = self._pending_calls
             self._pending_calls = None
