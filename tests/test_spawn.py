@@ -257,3 +257,24 @@ def test_positional_arguments_are_popens():
              True, False, "/", {"TL_P": "pos", "PATH": os.environ["PATH"]}, None, None, 0,
              True, False, ())
     assert r == ("ok", 0, b"pos\n/\n", None)
+
+
+@pytest.mark.parametrize("switch", ["_USE_VFORK", "_USE_POSIX_SPAWN"])
+def test_documented_switches_are_read_per_spawn(monkeypatch, switch):
+    # subprocess's docs: set _USE_VFORK / _USE_POSIX_SPAWN to False to turn
+    # them off; the spawn must read the module's value each time.
+    import tideloop._spawn as sp
+    monkeypatch.setattr(subprocess, switch, False)
+    calls = []
+    real = sp._fork_exec
+
+    def spy(*args):
+        calls.append(args[-1])  # allow_vfork
+        return real(*args)
+
+    monkeypatch.setattr(sp, "_fork_exec", spy)
+    # A bare name always goes through fork_exec; an absolute path takes
+    # posix_spawn on 3.13 unless that is switched off.
+    program = "sh" if switch == "_USE_VFORK" else "/bin/sh"
+    assert both([program, "-c", "exit 3"]) == ("ok", 3, None, None)
+    assert calls == [switch != "_USE_VFORK"]

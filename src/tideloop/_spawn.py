@@ -38,15 +38,14 @@ __all__ = ("Popen",)
 _PIPE = subprocess.PIPE
 _DEVNULL = subprocess.DEVNULL
 _STDOUT = subprocess.STDOUT
-_USE_VFORK = getattr(subprocess, "_USE_VFORK", True)
 # 3.13 reports a failed chdir(cwd) as "noexec:chdir" (the error names cwd)
 # and a failure before exec as "noexec" (no filename); 3.11 and 3.12 send
 # "noexec" for both and name cwd.
 _NOEXEC_CHDIR = sys.version_info >= (3, 13)
 _Popen = subprocess.Popen
-# CPython's own choice of os.posix_spawn (see Popen._execute_child).
-_USE_POSIX_SPAWN = getattr(subprocess, "_USE_POSIX_SPAWN", False)
-_HAVE_POSIX_SPAWN_CLOSEFROM = getattr(subprocess, "_HAVE_POSIX_SPAWN_CLOSEFROM", False)
+# subprocess._USE_VFORK, _USE_POSIX_SPAWN and _HAVE_POSIX_SPAWN_CLOSEFROM
+# are read on every spawn, as CPython does: setting _USE_VFORK or
+# _USE_POSIX_SPAWN to False is subprocess's documented way to turn them off.
 _POSIX_SPAWN_TAKES_CLOSE_FDS = (
     "close_fds" in inspect.signature(_Popen._posix_spawn).parameters
     if hasattr(_Popen, "_posix_spawn") else False)
@@ -201,9 +200,9 @@ class Popen(_Popen):
         if executable is None:
             executable = args[0]
         sys.audit("subprocess.Popen", executable, args, cwd, env)
-        if (_USE_POSIX_SPAWN
+        if (getattr(subprocess, "_USE_POSIX_SPAWN", False)
                 and os.path.dirname(executable)
-                and (not close_fds or _HAVE_POSIX_SPAWN_CLOSEFROM)
+                and (not close_fds or getattr(subprocess, "_HAVE_POSIX_SPAWN_CLOSEFROM", False))
                 and not pass_fds
                 and cwd is None
                 and (p2cread == -1 or p2cread > 2)
@@ -261,7 +260,7 @@ class Popen(_Popen):
                     errpipe_read, errpipe_write,
                     restore_signals, start_new_session,
                     process_group, None, None, None, -1,
-                    None, _USE_VFORK)
+                    None, subprocess._USE_VFORK)
                 self._child_created = True
             finally:
                 os.close(errpipe_write)
