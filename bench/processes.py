@@ -13,12 +13,16 @@ Every (loop, case, repetition) runs in a fresh process (``--child LOOP CASE
 SCALE`` prints one JSON line); repetitions are interleaved so load changes on
 the shared machine hit every loop alike.  The report gives the median wall
 time, the ratio to asyncio's loop (higher is faster) and tideloop against the
-faster of uvloop and rloop.
+faster of uvloop and rloop.  A second table gives the benchmark process's
+own CPU time (user + system, getrusage) over the measured run, per process
+spawned or per MiB through `cat`: the loop's share of the work, steadier on
+a shared machine than wall time, where the children's own run dominates.
 """
 import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -112,16 +116,19 @@ def run_child(loop_name, case, scale):
     size = case_size(case, scale)
     try:
         loop.run_until_complete(fn(max(10, size // 100)) if case != "cat" else fn(CHUNK))  # warm-up
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         loop.run_until_complete(fn(size))
         secs = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
     finally:
         loop.close()
-    print(json.dumps({"loop": loop_name, "case": case, "size": size, "seconds": secs}))
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    print(json.dumps({"loop": loop_name, "case": case, "size": size, "seconds": secs, "cpu": cpu}))
 
 
 def child(loop_name, case, scale):
-    """Run a child process; its seconds, or an error string."""
+    """Run a child process; its (wall seconds, CPU seconds), or an error string."""
     try:
         proc = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--child", loop_name, case, str(scale)],
@@ -131,7 +138,8 @@ def child(loop_name, case, scale):
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]
         return last[:100]
-    return json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["cpu"]
 
 
 def parse_args(argv):
@@ -163,6 +171,7 @@ def collect(argv, progress):
     cases = args.cases.split(",")
     loops, versions, skipped = probe_loops(args.loops.split(","), progress)
     results = {(lp, c): [] for lp in loops for c in cases}
+    cpu = {(lp, c): [] for lp in loops for c in cases}
     errors = {}
     progress.total(args.repeat * len(cases) * len(loops))
     for rep in range(args.repeat):
@@ -175,17 +184,27 @@ def collect(argv, progress):
                     progress.note(f"FAILED {case} on {lp} (rep {rep + 1}): {r}")
                     progress.advance()
                 else:
-                    results[(lp, case)].append(r)
-                    progress.advance(f"{r:.3f} s")
+                    results[(lp, case)].append(r[0])
+                    cpu[(lp, case)].append(r[1])
+                    progress.advance(f"{r[0]:.3f} s")
     return {"command": "python bench/processes.py " + " ".join(argv),
             "python": sys.version.split()[0], "scale": args.scale, "repeat": args.repeat, "cases": cases,
             "loops": loops, "versions": versions, "skipped": skipped,
             "seconds": {f"{lp}/{c}": v for (lp, c), v in results.items()},
+            "cpu": {f"{lp}/{c}": v for (lp, c), v in cpu.items()},
             "errors": {f"{lp}/{c}": m for (lp, c), m in errors.items()}}
 
 
-def _medians(data):
-    return {tuple(k.split("/")): statistics.median(v) for k, v in data["seconds"].items() if v}
+def _medians(data, key="seconds"):
+    return {tuple(k.split("/")): statistics.median(v) for k, v in data.get(key, {}).items() if v}
+
+
+def _cpu_unit(case, scale):
+    """(divisor, unit) turning a run's CPU seconds into CPU per process or per MiB."""
+    size = case_size(case, scale)
+    if case == "cat":
+        return size / 1024 / 1024 / 1e3, "ms/MiB"
+    return size / 1e6, "us/process"
 
 
 def _vs_peer(medians, case):
@@ -222,7 +241,23 @@ def report_blocks(data):
     header += [f"skipped: {n} ({why})" for n, why in data.get("skipped", {}).items()]
     footer = [f"FAILED {k}: {m}" for k, m in sorted(data["errors"].items())]
     title = "wall seconds, median (speed relative to asyncio in parentheses; higher is faster)"
-    return {"header": header, "tables": [table(title, headers, rows)], "footer": footer,
+    tables = [table(title, headers, rows)]
+    cpu = _medians(data, "cpu")
+    if cpu:
+        rows = []
+        for case in cases:
+            div, unit = _cpu_unit(case, data["scale"])
+            row = [f"{case_label(case, data['scale'])} {unit}"]
+            for lp in loops:
+                m = cpu.get((lp, case))
+                row.append("-" if m is None else f"{m / div:.1f}")
+            if has_peer:
+                v = _vs_peer(cpu, case)
+                row.append("-" if v is None else f"{v:.2f}x" + (" ahead" if v > 1 else " BEHIND"))
+            rows.append(row)
+        tables.append(table("the benchmark process's CPU (user + system), median; lower is better",
+                            headers, rows))
+    return {"header": header, "tables": tables, "footer": footer,
             "failed": bool(data["errors"])}
 
 
@@ -257,6 +292,19 @@ def main(argv=None):
             else:
                 row += f"{m:>19.3f}s"
         v = _vs_peer(medians, case)
+        row += f"{v:>23.2f}x" if v is not None else f"{'n/a':>24}"
+        print(row)
+    cpu = _medians(data, "cpu")
+    print(f"\nthe benchmark process's CPU (user + system), median; lower is better")
+    print(header)
+    print("-" * len(header))
+    for case in cases:
+        div, unit = _cpu_unit(case, args.scale)
+        row = f"{case:<10}"
+        for lp in loops:
+            m = cpu.get((lp, case))
+            row += f"{'error':>20}" if m is None else f"{m / div:>9.1f} {unit:<10}"
+        v = _vs_peer(cpu, case)
         row += f"{v:>23.2f}x" if v is not None else f"{'n/a':>24}"
         print(row)
     for key, msg in sorted(data["errors"].items()):

@@ -305,10 +305,13 @@ def test_bench_processes_quick(processes_run):
     rec = saved["suites"]["processes"]
     assert rec["status"] == "ok"
     assert rec["argv"][:4] == ["--scale", "0.02", "--repeat", "1"]  # --quick's options
-    (table,) = suite_tables(saved, "processes")
-    assert table["headers"] == ["case", "asyncio", "tideloop"]  # no peer asked for: no verdict column
-    assert [r[0].split(" [")[0] for r in table["rows"]] == ["spawn", "spawn50", "cat"]
-    assert_cells_measured(table)
+    table, cpu = suite_tables(saved, "processes")
+    for t in (table, cpu):
+        assert t["headers"] == ["case", "asyncio", "tideloop"]  # no peer asked for: no verdict column
+        assert [r[0].split(" [")[0] for r in t["rows"]] == ["spawn", "spawn50", "cat"]
+        assert_cells_measured(t)
+    assert [r[0].split("] ")[1] for r in cpu["rows"]] == ["us/process", "us/process", "ms/MiB"]
+    assert "CPU (user + system)" in cpu["title"]
     assert "== processes:" in proc.stdout and "spawn50 [20 processes]" in proc.stdout
     assert proc.stdout.rstrip().endswith("suites: processes ok (%d s)" % round(rec["seconds"]))
     # plain progress lines on stderr: suite / case / loop / repetition
@@ -393,7 +396,7 @@ def test_bench_missing_loops_are_skipped_with_a_note(tmp_path):
     proc, saved = bench_run(tmp_path, "processes", "--quick", "--loops", "asyncio,uvloop,rloop,tideloop",
                             "--", "--cases", "spawn")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (table,) = suite_tables(saved, "processes")
+    table, _cpu = suite_tables(saved, "processes")
     for peer in ("uvloop", "rloop"):
         try:
             __import__(peer)
