@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -834,3 +835,110 @@ def test_grown_pipe_budget_is_given_back(loop, loop_name):
         return sizes
 
     assert run(loop, main(), timeout=60) == [1 << 20] * 24
+
+
+def test_concurrent_spawns_one_on_the_loop_the_rest_in_the_pool(loop, loop_name, monkeypatch):
+    """gather() of spawns: tideloop starts the first on the loop, the others in its spawn pool."""
+    threads = []
+    real_popen = subprocess.Popen
+
+    class Recorder(real_popen):  # a replaced subprocess.Popen is what both loops call
+        def __init__(self, *args, **kwargs):
+            threads.append(threading.current_thread())
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorder)
+
+    async def one(i):
+        p = await asyncio.create_subprocess_exec(PY, "-c", f"print({i})", stdout=PIPE)
+        out, _ = await p.communicate()
+        return p.returncode, out
+
+    async def main():
+        return await asyncio.gather(*(one(i) for i in range(8)))
+
+    results = run(loop, main())
+    assert results == [(0, f"{i}\n".encode()) for i in range(8)]
+    main_thread = threading.current_thread()
+    if loop_name == "tideloop":
+        assert threads[0] is main_thread
+        assert all(t is not main_thread and t.name.startswith("tideloop-spawn-") for t in threads[1:])
+    else:  # asyncio spawns each one in the loop
+        assert all(t is main_thread for t in threads)
+    assert len(threads) == 8
+    assert_no_children()
+
+
+def test_concurrent_spawn_errors_reach_each_caller(loop):
+    """In a gather() of spawns, a missing program fails its own call only."""
+    async def one(program):
+        try:
+            p = await asyncio.create_subprocess_exec(program, "-c", "pass")
+        except FileNotFoundError as e:
+            return ("missing", e.filename)
+        return ("ran", await p.wait())
+
+    async def main():
+        return await asyncio.gather(*(one(PY if i % 2 else "tl-no-such-program") for i in range(10)))
+
+    results = run(loop, main())
+    assert results == [("ran", 0) if i % 2 else ("missing", "tl-no-such-program") for i in range(10)]
+    assert_no_children()
+
+
+def test_concurrent_spawns_cancelled_leave_no_child(loop):
+    """Cancelling a gather() of spawns, at once or a little later, leaves no process behind."""
+    async def main(delay):
+        tasks = [asyncio.ensure_future(asyncio.create_subprocess_exec("sleep", "30"))
+                 for _ in range(10)]
+        if delay:
+            await asyncio.sleep(delay)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                proc = await t
+            except asyncio.CancelledError:
+                continue
+            proc.kill()  # spawned before the cancel arrived
+            await proc.wait()
+
+    for delay in (0, 0.001, 0.01):
+        run(loop, main(delay))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.05)  # a killed child not yet reaped by its watcher
+                continue
+        except ChildProcessError:
+            break
+    assert_no_children()
+
+
+# Threads from earlier spawns (tideloop's pool, asyncio's watchers) may be
+# alive: 3.12+ warns on any fork then.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_spawn_burst_in_forked_child(loop_factory):
+    """A child forked after the spawn pool was used can spawn bursts of its own."""
+    async def burst():
+        procs = await asyncio.gather(*(asyncio.create_subprocess_exec("true") for _ in range(6)))
+        return [await p.wait() for p in procs]
+
+    lp = loop_factory()
+    try:
+        assert lp.run_until_complete(burst()) == [0] * 6
+    finally:
+        lp.close()
+    pid = os.fork()
+    if pid == 0:  # the child: a new loop, and the burst again
+        code = 1
+        try:
+            child_loop = loop_factory()
+            ok = child_loop.run_until_complete(asyncio.wait_for(burst(), 20)) == [0] * 6
+            child_loop.close()
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -21,12 +21,22 @@ from asyncio.log import logger
 
 from ._spawn import Popen
 
-__all__ = ("SubprocessTransport",)
+__all__ = ("SubprocessTransport", "popen_class")
 
 _set_result_unless_cancelled = futures._set_result_unless_cancelled
 _stdlib_Popen = subprocess.Popen
 _WriteProto = base_subprocess.WriteSubprocessPipeProto
 _ReadProto = base_subprocess.ReadSubprocessPipeProto
+
+
+def popen_class():
+    """The Popen class to spawn with: tideloop's, or subprocess.Popen if replaced.
+
+    A replaced subprocess.Popen (mock.patch in a test, an instrumenting
+    wrapper) is called, as asyncio's transport would call it.
+    """
+    popen = subprocess.Popen
+    return Popen if popen is _stdlib_Popen else popen
 
 
 class SubprocessTransport(unix_events._UnixSubprocessTransport):
@@ -35,12 +45,7 @@ class SubprocessTransport(unix_events._UnixSubprocessTransport):
     def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
         # unix_events._UnixSubprocessTransport._start on Linux (its AIX
         # socketpair does not apply), with tideloop's Popen (_spawn.py).
-        # subprocess.Popen replaced (mock.patch in a test, an instrumenting
-        # wrapper): call the replacement, as asyncio's transport would.
-        popen = subprocess.Popen
-        if popen is _stdlib_Popen:
-            popen = Popen
-        self._proc = popen(
+        self._proc = popen_class()(
             args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
             universal_newlines=False, bufsize=bufsize, **kwargs)
 
@@ -78,6 +83,8 @@ class SubprocessTransport(unix_events._UnixSubprocessTransport):
         self._extra['subprocess'] = self._proc
 
         if loop.get_debug():
+            # From the Popen: a child spawned off the loop comes in as *args*.
+            args = self._proc.args
             program = args if isinstance(args, (bytes, str)) else args[0]
             logger.debug('process %r created: pid %s', program, self._pid)
 

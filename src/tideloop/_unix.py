@@ -16,24 +16,26 @@ with a pidfd registered in the loop's poller (Linux 5.3+); where pidfd_open
 is missing or refused (old kernel, seccomp) a daemon thread blocks in
 waitpid instead.  Either way the child is reaped (waitid on the pidfd, or
 waitpid), so no zombie is left, also for children still running when the
-loop closes (a reaper thread takes those over).  Spawning happens in the
-loop and runs no os.register_at_fork hook; only with a preexec_fn (which
-makes CPython run the hooks) subprocess.Popen runs in a helper thread, since
-it returns only after preexec_fn and exec.
+loop closes (a reaper thread takes those over).  The first spawn of a loop
+iteration happens in the loop; further ones in the same iteration go to the
+spawn pool (threads; vfork would hold the loop until each child exec'd).
+No spawn runs an os.register_at_fork hook; only with a preexec_fn (which
+makes CPython run the hooks) the child is spawned in a thread of its own,
+since Popen returns only after preexec_fn and exec.
 """
 import asyncio
 import inspect
 import itertools
 import os
 import signal
-import subprocess
 import threading
+import queue
 import weakref
 from asyncio import base_events
 from asyncio.log import logger
 
 from ._core import ReadPipeTransport, WritePipeTransport
-from ._subprocess import SubprocessTransport
+from ._subprocess import SubprocessTransport, popen_class
 
 __all__ = ("UnixMixin",)
 
@@ -134,6 +136,77 @@ def _kill_popen(proc, wait=False):
         threading.Thread(target=proc.wait, daemon=True).start()
 
 
+# The spawn pool: up to _POOL_THREADS threads that start children for
+# spawns after the first one in a loop iteration, shared by every loop of
+# the process.  _posixsubprocess.fork_exec drops the GIL while vfork waits
+# for the child's exec (CPython 3.11.5+, gh-104372), so the loop's thread
+# runs meanwhile and several children reach exec at once.
+_POOL_THREADS = 8
+_POOL_IDLE_SECONDS = 5.0
+_pool = None
+_pool_lock = threading.Lock()
+
+
+class _SpawnPool:
+    """Daemon threads running spawn jobs; a thread ends after 5 s without work."""
+
+    def __init__(self):
+        self._jobs = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, job):
+        """Run job() in one of the pool's threads (started on demand)."""
+        with self._lock:
+            start = self._idle == 0 and self._threads < _POOL_THREADS
+            if start:
+                self._threads += 1
+            else:
+                self._idle -= 1  # a waiting thread will take it
+        self._jobs.put(job)
+        if start:
+            try:
+                threading.Thread(target=self._work, name=f"tideloop-spawn-{next(_thread_counter)}",
+                                 daemon=True).start()
+            except RuntimeError:  # interpreter shutdown: run it here
+                with self._lock:
+                    self._threads -= 1
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:  # a thread that just finished took it
+                    return
+                job()
+
+    def _work(self):
+        jobs = self._jobs
+        while True:
+            try:
+                job = jobs.get(timeout=_POOL_IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # nobody counts on this thread: end it
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue
+            job()
+            del job
+            with self._lock:
+                self._idle += 1
+
+
+def _spawn_pool():
+    global _pool
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = _SpawnPool()
+            pool = _pool
+    return pool
+
+
 class _SpawnedSubprocessTransport(SubprocessTransport):
     """asyncio's subprocess transport around a Popen that already exists.
 
@@ -154,6 +227,9 @@ class UnixMixin:
 
     # pid -> pidfd of the children watched through the poller.
     _tl_children = None
+    # A child was spawned on the loop in this iteration (the next goes to
+    # the spawn pool).
+    _tl_spawned_this_turn = False
 
     def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
         """The compiled read pipe transport (asyncio's _UnixReadPipeTransport contract)."""
@@ -175,16 +251,26 @@ class UnixMixin:
         # Same flow as asyncio's, with tideloop's watcher instead of
         # events.get_child_watcher().
         waiter = self.create_future()
-        if kwargs.get("preexec_fn") is not None:
-            # Popen waits until the child has run preexec_fn and exec'd:
-            # arbitrary Python code, so spawn in a thread, not in the loop.
-            proc = await self._popen_in_thread(
-                args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
+        dedicated = kwargs.get("preexec_fn") is not None
+        if dedicated or self._tl_spawned_this_turn:
+            # Off the loop.  With a preexec_fn, Popen waits until the child
+            # has run it (arbitrary Python code): a thread of its own.  A
+            # second spawn in the same loop iteration (gather() of many
+            # create_subprocess_exec) goes to the spawn pool: vfork holds
+            # the spawning thread until the child has exec'd, which on busy
+            # cores takes several times the spawn itself, and the loop need
+            # not wait for each child in turn.
+            proc = await self._popen_off_loop(
+                dedicated, args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
                 universal_newlines=False, bufsize=bufsize, **kwargs)
             transp = _SpawnedSubprocessTransport(
                 self, protocol, proc, shell, stdin, stdout, stderr, bufsize,
                 waiter=waiter, extra=extra, **kwargs)
         else:
+            # The first spawn of an iteration: right here, as asyncio does
+            # (no thread hand-off on the common one-at-a-time path).
+            self._tl_spawned_this_turn = True
+            self.call_soon(self._tl_end_spawn_turn)
             transp = SubprocessTransport(
                 self, protocol, args, shell, stdin, stdout, stderr, bufsize,
                 waiter=waiter, extra=extra, **kwargs)
@@ -199,16 +285,24 @@ class UnixMixin:
             raise
         return transp
 
-    async def _popen_in_thread(self, *args, **kwargs):
-        """subprocess.Popen(*args, **kwargs) in a new thread; the loop keeps running."""
+    def _tl_end_spawn_turn(self):
+        self._tl_spawned_this_turn = False
+
+    async def _popen_off_loop(self, dedicated, *args, **kwargs):
+        """Popen(*args, **kwargs) in another thread; the loop keeps running.
+
+        *dedicated*: a new thread for this child (preexec_fn), else one of
+        the spawn pool's.
+        """
         fut = self.create_future()
         lock = threading.Lock()
         state = {"cancelled": False, "handed_over": False}
+        popen = popen_class()
 
         def spawn():
             result = exc = None
             try:
-                result = subprocess.Popen(*args, **kwargs)
+                result = popen(*args, **kwargs)
             except BaseException as e:
                 exc = e
             with lock:
@@ -223,8 +317,11 @@ class UnixMixin:
                 if result is not None:
                     _kill_popen(result, wait=True)
 
-        threading.Thread(target=spawn, name=f"tideloop-spawn-{next(_thread_counter)}",
-                         daemon=True).start()
+        if dedicated:
+            threading.Thread(target=spawn, name=f"tideloop-spawn-{next(_thread_counter)}",
+                             daemon=True).start()
+        else:
+            _spawn_pool().submit(spawn)
         try:
             return await asyncio.shield(fut)
         except asyncio.CancelledError:
@@ -341,6 +438,9 @@ def _after_fork_in_child():
             signal.set_wakeup_fd(fd)  # the program's own: leave it
     except (ValueError, OSError):
         pass
+    # The spawn pool's threads are the parent's: the child starts its own.
+    global _pool
+    _pool = None
     # Then each loop stops sharing its epoll instance, eventfd and signal
     # socketpair with the parent (Loop._after_fork_in_child).
     for lp in list(_loops):
