@@ -27,9 +27,9 @@ import asyncio
 import inspect
 import itertools
 import os
+import queue
 import signal
 import threading
-import queue
 import weakref
 from asyncio import base_events
 from asyncio.log import logger
@@ -190,7 +190,12 @@ class _SpawnPool:
                         self._threads -= 1
                         return
                 continue
-            job()
+            try:
+                job()
+            except BaseException:  # a bug in the job: this thread ends, uncounted
+                with self._lock:
+                    self._threads -= 1
+                raise
             del job
             with self._lock:
                 self._idle += 1
@@ -438,9 +443,11 @@ def _after_fork_in_child():
             signal.set_wakeup_fd(fd)  # the program's own: leave it
     except (ValueError, OSError):
         pass
-    # The spawn pool's threads are the parent's: the child starts its own.
-    global _pool
+    # The spawn pool's threads are the parent's: the child starts its own
+    # (and a new lock, in case a parent thread held the old one).
+    global _pool, _pool_lock
     _pool = None
+    _pool_lock = threading.Lock()
     # Then each loop stops sharing its epoll instance, eventfd and signal
     # socketpair with the parent (Loop._after_fork_in_child).
     for lp in list(_loops):
