@@ -194,6 +194,9 @@ cdef class EpollPoller(Poller):
             return -1
         return fd
 
+    cdef int peek_fd(self, int i) noexcept:
+        return self.events[i].data.fd
+
     cdef int ready_events(self, int i):
         cdef uint32_t e = self.events[i].events
         cdef int r = 0

@@ -44,6 +44,11 @@ cdef class Poller:
     cdef int ready_events(self, int i):
         return 0
 
+    # The fd of ready event i with no side effect (ready_fd drains the
+    # wakeup fd): what the loop warms the cache for ahead of dispatching.
+    cdef int peek_fd(self, int i) noexcept:
+        return -1
+
     # Make a wait() in progress (or the next one) return now.  Safe from any
     # thread, and after close() (then it does nothing).
     cdef void wakeup(self) noexcept:

@@ -164,11 +164,13 @@ cdef class _StreamCore(FdEntry):
     cdef public int _sock_fd
     cdef bint _native_sock         # _live_fd may read the C socket object
     cdef bint _big_reads           # recv into a new bytes (see BIG_READ)
+    cdef object _write_meth        # the face's write (warmed with the rest)
     cdef object __weakref__
 
     def _setup(self, face, Loop loop, sock, protocol, waiter, extra, server):
         cdef FdEntry old
         self._face = face
+        self._write_meth = face.write
         self._tloop = loop
         self._ctx = PyContext_CopyCurrent()
         self._extra = {} if extra is None else dict(extra)
@@ -296,6 +298,19 @@ cdef class _StreamCore(FdEntry):
 
     # ------------------------------------------------------------------
     # readiness
+
+    cdef void warm(self, int stage) noexcept:
+        # What a read touches past this object: the context entered around
+        # the protocol call, the socket object (_live_fd), the protocol and
+        # its attributes (self.transport), the face and its bound write().
+        if stage == 1:
+            tideloop_warm(<PyObject*>self._ctx)
+            tideloop_warm(<PyObject*>self._sock_obj)
+            tideloop_warm_with_preheader(<PyObject*>self._proto)
+            tideloop_warm_object_lines(<PyObject*>self._face, 3)
+            tideloop_warm(<PyObject*>self._write_meth)
+        else:
+            tideloop_warm_instance_values(<PyObject*>self._proto)
 
     cdef int dispatch(self, Loop loop, int ev) except -1:
         cdef Handle h
