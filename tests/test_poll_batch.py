@@ -46,10 +46,11 @@ class Collect:
         pass
 
 
-def _run(defer, small_after):
+def _run(defer, small_after, then_consume=False):
     """Serve CONNS socketpairs fed CHUNK bytes each per round (then 100 more if *small_after*).
 
-    Returns the batch sizes seen during the big reads, and the batch after the small ones.
+    Returns the batch sizes seen during the big reads, and the batch after the small
+    ones (after 100 more consumed in data_received, if *then_consume*).
     """
     loop = tideloop.new_event_loop()
     pairs = [socket.socketpair() for _ in range(CONNS)]
@@ -96,6 +97,16 @@ def _run(defer, small_after):
             loop.run_until_complete(asyncio.sleep(0))
             assert all(p.got == BIG + 100 for p in protos)
             after = loop.statistics()["batch"]
+        if then_consume:
+            for p in protos:
+                p.defer = False
+                p.want = BIG + 200
+                p.done = loop.create_future()
+            for _, peer in pairs:
+                peer.sendall(b"z" * 100)
+            loop.run_until_complete(wait_all())
+            loop.run_until_complete(asyncio.sleep(0))
+            after = loop.statistics()["batch"]
         for p in protos:
             p.transport.close()
         loop.run_until_complete(asyncio.sleep(0))
@@ -108,9 +119,18 @@ def _run(defer, small_after):
 
 def test_batch_shrinks_while_big_reads_wait_for_callbacks_then_recovers():
     seen, after, capacity = _run(defer=True, small_after=True)
-    # ~2 MiB per poll at 64 KiB per read: 32 events.
-    assert min(seen) < capacity // 4, seen[:50]
-    assert after == capacity
+    # 64 KiB per deferred read: the fewest events (16).
+    assert min(seen) < capacity // 8, seen[:50]
+    # 100 bytes per deferred read: the batch grows back, and stays below the
+    # capacity (the callbacks of 256 connections would not find their
+    # objects in cache), ...
+    assert 2 * min(seen) < after < capacity, (min(seen), after)
+
+
+def test_batch_is_full_again_once_nothing_is_deferred():
+    # ... until a poll's reads are all consumed in data_received.
+    seen, after, capacity = _run(defer=True, small_after=True, then_consume=True)
+    assert after == capacity, after
 
 
 def test_batch_stays_full_when_the_protocol_consumes_in_data_received():
