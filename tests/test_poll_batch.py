@@ -87,26 +87,24 @@ def _run(defer, small_after, then_consume=False):
         assert all(p.got == BIG for p in protos)
         big_seen = list(seen)
         after = None
+
+        def small_round(payload, defer):
+            # 100 more bytes on every connection; returns the batch afterwards.
+            for p in protos:
+                p.defer = defer
+                p.want += 100
+                p.done = loop.create_future()
+            for _, peer in pairs:
+                peer.sendall(payload * 100)
+            loop.run_until_complete(wait_all())
+            loop.run_until_complete(asyncio.sleep(0))
+            assert all(p.got == p.want for p in protos)
+            return loop.statistics()["batch"]
+
         if small_after:
-            for p in protos:
-                p.want = BIG + 100
-                p.done = loop.create_future()
-            for _, peer in pairs:
-                peer.sendall(b"y" * 100)
-            loop.run_until_complete(wait_all())
-            loop.run_until_complete(asyncio.sleep(0))
-            assert all(p.got == BIG + 100 for p in protos)
-            after = loop.statistics()["batch"]
+            after = small_round(b"y", defer)
         if then_consume:
-            for p in protos:
-                p.defer = False
-                p.want = BIG + 200
-                p.done = loop.create_future()
-            for _, peer in pairs:
-                peer.sendall(b"z" * 100)
-            loop.run_until_complete(wait_all())
-            loop.run_until_complete(asyncio.sleep(0))
-            after = loop.statistics()["batch"]
+            after = small_round(b"z", False)
         for p in protos:
             p.transport.close()
         loop.run_until_complete(asyncio.sleep(0))

@@ -69,16 +69,17 @@ cdef extern from *:
         }
     #endif
     }
-    /* The fd table's entry for fd: its first 256 bytes. */
+    /* The fd table's entry for fd, every line of it.  Only within the
+       object: a read past its end could be past the end of an arena. */
     static inline void tideloop_warm_entry(PyObject *table, int fd) {
-        const char *p;
+        PyObject *o;
+        Py_ssize_t size, off;
         if (fd < 0 || fd >= PyList_GET_SIZE(table))
             return;
-        p = (const char *)PyList_GET_ITEM(table, fd);
-        tideloop_touch(p);
-        tideloop_touch(p + 64);
-        tideloop_touch(p + 128);
-        tideloop_touch(p + 192);
+        o = PyList_GET_ITEM(table, fd);
+        size = Py_TYPE(o)->tp_basicsize;   /* waits for the first line */
+        for (off = 64; off < size; off += 64)
+            tideloop_touch((const char *)o + off);
     }
     """
     void tideloop_warm(PyObject* o) noexcept nogil

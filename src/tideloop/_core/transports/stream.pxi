@@ -165,12 +165,16 @@ cdef class _StreamCore(FdEntry):
     cdef bint _native_sock         # _live_fd may read the C socket object
     cdef bint _big_reads           # recv into a new bytes (see BIG_READ)
     cdef object _write_meth        # the face's write (warmed with the rest)
+    cdef int _face_lines           # cache lines of the face up to its write slot, within it
     cdef object __weakref__
 
     def _setup(self, face, Loop loop, sock, protocol, waiter, extra, server):
         cdef FdEntry old
         self._face = face
         self._write_meth = face.write
+        # The slots are sorted by name, so `write` is near the end: warm up
+        # to 3 lines (168 bytes for SocketTransport), never past the object.
+        self._face_lines = min(3, (type(face).__basicsize__ + 63) // 64)
         self._tloop = loop
         self._ctx = PyContext_CopyCurrent()
         self._extra = {} if extra is None else dict(extra)
@@ -307,7 +311,7 @@ cdef class _StreamCore(FdEntry):
             tideloop_warm(<PyObject*>self._ctx)
             tideloop_warm(<PyObject*>self._sock_obj)
             tideloop_warm_with_preheader(<PyObject*>self._proto)
-            tideloop_warm_object_lines(<PyObject*>self._face, 3)
+            tideloop_warm_object_lines(<PyObject*>self._face, self._face_lines)
             tideloop_warm(<PyObject*>self._write_meth)
         else:
             tideloop_warm_instance_values(<PyObject*>self._proto)
