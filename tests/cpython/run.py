@@ -21,6 +21,7 @@ import fnmatch
 import importlib
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -317,6 +318,11 @@ def main(argv=None):
         if name not in MODULES:
             parser.error(f"{name!r} is not in scope; choose from {', '.join(MODULES)}")
 
+    # A shell starts a background job (`cmd &`) with SIGINT ignored, and Python
+    # then leaves it ignored.  test_runners' interrupt tests (interrupt_main()
+    # inside asyncio.run) would wait forever, on asyncio's loop as on ours.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     harness.install(args.loop)
     rows = []
     # Tests write scratch files (os_helper.TESTFN) into the current directory.
