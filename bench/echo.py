@@ -268,19 +268,19 @@ def _cell(row, key, fmt):
     return fmt(row[key])
 
 
-def _verdict(tide, best):
-    """ahead / tie / BEHIND: tie when the two servers' repetitions overlap (within the run's noise)."""
-    t, b = tide.get("cpu_us_samples") or [tide["cpu_us"]], best.get("cpu_us_samples") or [best["cpu_us"]]
-    if max(t) < min(b):
-        return "ahead"
-    if min(t) > max(b):
-        return "BEHIND"
-    return "tie"
+def _peers(results, mode, size, conns):
+    """The peers' result rows that ran at this point."""
+    return [r for r in (_find(results, p, mode, size, conns) for p in common.PEERS) if r and r["status"] == "ok"]
 
 
 def _best_peer(results, mode, size, conns):
-    peers = [r for r in (_find(results, p, mode, size, conns) for p in common.PEERS) if r and r["status"] == "ok"]
+    peers = _peers(results, mode, size, conns)
     return min(peers, key=lambda r: r["cpu_us"]) if peers else None
+
+
+def _verdict(results, tide, mode, size, conns):
+    """(state, text): tideloop against both peers, paired repetition by repetition (netbench_common)."""
+    return common.verdict_against(tide, _peers(results, mode, size, conns))
 
 
 def _ratio_cells(results, mode, size, conns):
@@ -291,7 +291,8 @@ def _ratio_cells(results, mode, size, conns):
     best = _best_peer(results, mode, size, conns)
     vs_peer = "-"
     if best:
-        vs_peer = f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} {_verdict(tide, best)}"
+        state, wins = _verdict(results, tide, mode, size, conns)
+        vs_peer = f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} {state} ({wins})"
     c = _find(results, "C", "c", size, conns)
     vs_c = f"{tide['cpu_us'] / c['cpu_us']:.2f}x" if c and c["status"] == "ok" else "-"
     return vs_peer, vs_c
@@ -318,6 +319,7 @@ def report_blocks(data):
     header.append(f"each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
                   f"median of {meta.get('repeat', 1)} interleaved repetitions; "
                   "CPU = server utime+stime over the measured window / requests")
+    header.append(common.VERDICT_RULE)
     modes = [m for m in meta["modes"]]
     points = [tuple(p) for p in meta["points"]]
     loops = [l for l in common.LOOP_NAMES if l in meta["loops"] or l in meta.get("skipped", {})]
@@ -389,7 +391,8 @@ def target_lines(results, modes, points):
             if not tide or tide["status"] != "ok" or not best:
                 missing.append(where)
                 continue
-            verdicts[_verdict(tide, best)].append(f"{where} ({tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']})")
+            state, wins = _verdict(results, tide, mode, size, conns)
+            verdicts[state].append(f"{where} ({tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']}; won {wins})")
     n = sum(len(v) for v in verdicts.values())
     if n == 0:
         lines = ["target (tideloop's CPU/request below both uvloop's and rloop's): not comparable in this run "
@@ -400,7 +403,7 @@ def target_lines(results, modes, points):
                  f"{len(verdicts['ahead'])} of {n} points"]
     for verdict in ("tie", "BEHIND"):
         if verdicts[verdict]:
-            lines.append(f"  {verdict} ({'repetitions overlap' if verdict == 'tie' else 'above the best peer'}) "
+            lines.append(f"  {verdict} ({'not decided by the paired repetitions' if verdict == 'tie' else 'above a peer'}) "
                          f"on {len(verdicts[verdict])}: " + "; ".join(verdicts[verdict]))
     if missing:
         lines.append(f"  not comparable (tideloop or both peers n/a/failed): {'; '.join(missing)}")

@@ -135,15 +135,6 @@ def run_wrk(server, conns, duration, threads=1):
 # ------------------------------------------------------------------ report
 
 
-def _verdict(tide, best):
-    """ahead / tie / BEHIND; tie when the repetitions of the two loops overlap."""
-    if max(tide["cpu_us_samples"]) < min(best["cpu_us_samples"]):
-        return "ahead"
-    if min(tide["cpu_us_samples"]) > max(best["cpu_us_samples"]):
-        return "BEHIND"
-    return "tie"
-
-
 def report_blocks(data):
     """The report of a run as header lines, the table and the target line."""
     meta, results = data["meta"], data["results"]
@@ -154,6 +145,7 @@ def report_blocks(data):
         "loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()),
     ]
     header += [f"note: {n}" for n in meta.get("notes", [])]
+    header.append(common.VERDICT_RULE)
     warmup = f"after a {meta['warmup']} s warm-up" if meta["warmup"] > 0 else "no warm-up"
     header.append(f"load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency {warmup}, "
                   f"median of {meta['repeat']} interleaved repetitions; CPU = server utime+stime over wrk's run / requests")
@@ -171,14 +163,16 @@ def report_blocks(data):
                       if asyncio_row and asyncio_row["status"] == "ok" else "-")
         vs_peer = ""
         if r["loop"] == "tideloop" and best:
-            vs_peer = f"{r['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} {_verdict(r, best)}"
+            state, wins = common.verdict_against(r, peers)
+            vs_peer = f"{r['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} {state} ({wins})"
         rows.append([r["loop"], common.fmt_rate(r["rps"]), common.fmt_us(r["p50_us"]), common.fmt_us(r["p99_us"]),
                      f"{r['cpu_us']:.2f}", vs_asyncio, vs_peer])
     footer = []
     tide = by_loop.get("tideloop")
     if tide and tide["status"] == "ok" and best:
         footer.append(f"target (tideloop's CPU/request below both uvloop's and rloop's): "
-                      f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> {_verdict(tide, best)}")
+                      f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> "
+                      "{} (won {})".format(*common.verdict_against(tide, peers)))
     title = f"HTTP/1.1 keep-alive, \"Hello, World!\", wrk -t1 -c{meta['conns']}"
     return {"header": header, "tables": [table(title, headers, rows, left=1)], "footer": footer,
             "failed": any(r["status"] == "FAILED" for r in results)}

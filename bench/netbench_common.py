@@ -6,6 +6,7 @@ line (or its ``NA <reason>`` line when the loop lacks what the mode needs),
 load it from CPU 1, and bill the server's utime+stime over the measured window
 to the requests served in it.
 """
+import math
 import os
 import platform
 import resource
@@ -47,6 +48,60 @@ def probe_loops(names):
             lines = (proc.stderr or proc.stdout).strip().splitlines()
             result[name] = (None, lines[-1] if lines else f"exit status {proc.returncode}")
     return result
+
+
+# A point counts as won or lost only when a one-sided sign test over the
+# paired repetitions says so at this level (5 of 5, 7 of 8, 8 of 9 ...).
+SIGN_TEST_ALPHA = 0.05
+VERDICT_RULE = ("verdict: tideloop against each peer, repetition by repetition (each pair ran back to back); "
+                "ahead or BEHIND when a one-sided sign test gives p < 0.05 (5 of 5, 7 of 8, 8 of 9), "
+                "else tie; ahead of both peers counts for the target; (rloop 5/5) = lower in 5 of 5 pairs")
+
+
+def sign_test_p(wins, n):
+    """One-sided sign test: the chance of *wins* or more heads in *n* fair coin flips."""
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n
+
+
+def paired_verdict(tide, peer):
+    """"ahead", "BEHIND" or "tie" of tideloop's samples against one peer's (lower is better).
+
+    Repetitions are interleaved, so the i-th sample of every server of a point
+    ran seconds apart under the same machine load: the pairs cancel the drift
+    between repetitions that makes whole ranges overlap. "ahead" when tideloop
+    is lower in so many pairs that a one-sided sign test gives p < 0.05 (an
+    equal pair counts for neither); "BEHIND" likewise the other way. Fewer than
+    five repetitions can never decide.
+    Returns (state, wins, pairs).
+    """
+    pairs = list(zip(tide, peer))
+    wins = sum(t < p for t, p in pairs)
+    losses = sum(t > p for t, p in pairs)
+    if pairs and sign_test_p(wins, len(pairs)) < SIGN_TEST_ALPHA:
+        return "ahead", wins, len(pairs)
+    if pairs and sign_test_p(losses, len(pairs)) < SIGN_TEST_ALPHA:
+        return "BEHIND", wins, len(pairs)
+    return "tie", wins, len(pairs)
+
+
+def verdict_against(tide, peers):
+    """tideloop's verdict against every peer at once: ahead only when ahead of each, BEHIND when behind any.
+
+    *tide* and *peers* are result rows with ``cpu_us_samples`` in repetition
+    order. Returns (state, text): text names each peer's wins, "rloop 5/5".
+    """
+    states, parts = [], []
+    for peer in peers:
+        state, wins, n = paired_verdict(tide["cpu_us_samples"], peer["cpu_us_samples"])
+        states.append(state)
+        parts.append(f"{peer['loop']} {wins}/{n}")
+    if "BEHIND" in states:
+        state = "BEHIND"
+    elif states and all(s == "ahead" for s in states):
+        state = "ahead"
+    else:
+        state = "tie"
+    return state, ", ".join(parts)
 
 
 def clean_env():

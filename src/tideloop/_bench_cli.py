@@ -239,6 +239,15 @@ def _meta(bench, argv, args):
     }
 
 
+def rejudge(bench, saved):
+    """Rebuild each saved suite's tables from its raw data with this checkout's report code,
+    so an old run is printed with today's columns and verdict rule."""
+    for name, rec in saved["suites"].items():
+        suite = bench.suites.get(name)
+        if rec.get("data") and suite is not None and bench.has_hooks(suite):
+            rec["blocks"] = bench.script(suite).report_blocks(rec["data"])
+
+
 def print_report(saved, report):
     """Print a run (the dict --json writes) on stdout through *report* (a _bench_display.Report)."""
     meta = saved["meta"]
@@ -298,6 +307,8 @@ def cmd_bench(argv):
     if args.report:
         with open(args.report) as f:
             saved = json.load(f)
+        if bench is not None:
+            rejudge(bench, saved)
         print_report(saved, style)
         return exit_status(saved, [])
     if bench is None:
