@@ -1,0 +1,69 @@
+"""The network benchmarks' verdict rule (bench/netbench_common.py): a paired sign test.
+
+Pure arithmetic on made-up samples; the benchmarks themselves run in test_cli.py.
+"""
+import importlib.util
+import math
+import pathlib
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parent.parent / "bench"
+pytestmark = pytest.mark.skipif(not (BENCH / "netbench_common.py").exists(), reason="bench/ is not in this checkout")
+
+
+@pytest.fixture(scope="module")
+def common():
+    spec = importlib.util.spec_from_file_location("netbench_common_under_test", BENCH / "netbench_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sign_test_p_is_the_binomial_tail(common):
+    assert common.sign_test_p(5, 5) == 1 / 32
+    assert common.sign_test_p(0, 5) == 1.0
+    assert common.sign_test_p(7, 8) == pytest.approx(9 / 256)
+    for n in range(1, 12):
+        for k in range(n + 1):
+            tail = sum(math.comb(n, j) for j in range(k, n + 1)) / 2 ** n
+            assert common.sign_test_p(k, n) == pytest.approx(tail)
+
+
+@pytest.mark.parametrize("wins, n, state", [
+    (5, 5, "ahead"), (4, 5, "tie"), (7, 8, "ahead"), (6, 8, "tie"), (8, 9, "ahead"), (7, 9, "tie"),
+    (4, 4, "tie"),  # four repetitions cannot decide: 1/16 > 0.05
+    (0, 5, "BEHIND"), (1, 8, "BEHIND"), (2, 8, "tie"),
+])
+def test_paired_verdict_thresholds(common, wins, n, state):
+    tide = [1.0] * n
+    peer = [2.0] * wins + [0.5] * (n - wins)
+    assert common.paired_verdict(tide, peer) == (state, wins, n)
+
+
+def test_pairs_not_ranges_decide(common):
+    # The machine's load drifts between repetitions, so the two loops' ranges
+    # overlap widely, yet tideloop is lower in every back-to-back pair.
+    peer = [10.0, 14.0, 11.0, 16.0, 12.0]
+    tide = [9.5, 13.0, 10.8, 15.0, 11.5]
+    assert max(tide) > min(peer)
+    assert common.paired_verdict(tide, peer)[0] == "ahead"
+    assert common.paired_verdict(peer, tide)[0] == "BEHIND"
+
+
+def test_equal_pairs_count_for_neither(common):
+    assert common.paired_verdict([1.0] * 5, [1.0] * 5) == ("tie", 0, 5)
+    assert common.paired_verdict([1.0] * 4 + [2.0], [2.0] * 4 + [2.0]) == ("tie", 4, 5)
+
+
+def test_verdict_against_both_peers(common):
+    def row(loop, samples):
+        return {"loop": loop, "cpu_us_samples": samples}
+    tide = row("tideloop", [1.0] * 5)
+    fast, slow = row("rloop", [2.0] * 5), row("uvloop", [3.0] * 5)
+    assert common.verdict_against(tide, [slow, fast]) == ("ahead", "uvloop 5/5, rloop 5/5")
+    mixed = row("rloop", [2.0] * 4 + [0.5])
+    assert common.verdict_against(tide, [slow, mixed])[0] == "tie"
+    lower = row("rloop", [0.5] * 5)
+    assert common.verdict_against(tide, [slow, lower]) == ("BEHIND", "uvloop 5/5, rloop 0/5")
+    assert common.verdict_against(tide, [])[0] == "tie"
