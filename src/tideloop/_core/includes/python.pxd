@@ -31,9 +31,6 @@ cdef extern from *:
     static inline void tideloop_touch(const void *p) {
         (void)*(volatile const char *)p;
     }
-    static inline void tideloop_warm(PyObject *o) {
-        tideloop_touch(o);
-    }
     /* The first `lines` cache lines of an object (its slots). */
     static inline void tideloop_warm_object_lines(PyObject *o, int lines) {
         int i;
@@ -82,7 +79,7 @@ cdef extern from *:
             tideloop_touch((const char *)o + off);
     }
     """
-    void tideloop_warm(PyObject* o) noexcept nogil
+    void tideloop_touch(const void* p) noexcept nogil
     void tideloop_warm_object_lines(PyObject* o, int lines) noexcept nogil
     void tideloop_warm_with_preheader(PyObject* o) noexcept nogil
     void tideloop_warm_entry(PyObject* table, int fd) noexcept nogil

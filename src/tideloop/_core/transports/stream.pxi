@@ -308,11 +308,11 @@ cdef class _StreamCore(FdEntry):
         # the protocol call, the socket object (_live_fd), the protocol and
         # its attributes (self.transport), the face and its bound write().
         if stage == 1:
-            tideloop_warm(<PyObject*>self._ctx)
-            tideloop_warm(<PyObject*>self._sock_obj)
+            tideloop_touch(<PyObject*>self._ctx)
+            tideloop_touch(<PyObject*>self._sock_obj)
             tideloop_warm_with_preheader(<PyObject*>self._proto)
             tideloop_warm_object_lines(<PyObject*>self._face, self._face_lines)
-            tideloop_warm(<PyObject*>self._write_meth)
+            tideloop_touch(<PyObject*>self._write_meth)
         else:
             tideloop_warm_instance_values(<PyObject*>self._proto)
 
