@@ -24,6 +24,7 @@ import argparse
 import datetime
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -74,7 +75,7 @@ def verify_echo(port):
     Returns a list of notes on behaviour that is odd but does not stop the
     benchmark (a server that ignores the client's EOF).
     """
-    rnd = __import__("random").Random(1234)
+    rnd = random.Random(1234)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         for size in VERIFY_SIZES:
             payload = rnd.randbytes(size)
@@ -192,13 +193,16 @@ def run_all(contenders, points, args, build, progress):
 
     The order is repetition, then point, then server: servers wait idle (in
     their poller, no CPU) between their turns, and a change in the shared
-    machine's load falls on every server of a point alike.
+    machine's load falls on every server of a point alike. The servers of a
+    point run in a new random order each time (``--seed``), one mode's
+    servers together (see ``run_order``).
     """
     samples = {}  # (label, size, conns) -> list of client result dicts
+    rng = random.Random(args.seed)
     progress.total(args.repeat * len(points) * sum(c.status == "ok" for c in contenders))
     for rep in range(args.repeat):
         for size, conns in points:
-            for c in contenders:
+            for c in common.run_order(contenders, lambda c: c.mode, rng):
                 if c.status != "ok":
                     continue
                 progress.step(f"{MODE_LABELS[None if c.loop == 'C' else c.mode]} {size_label(size)} x{conns}",
@@ -317,7 +321,7 @@ def report_blocks(data):
         if r["status"] != "ok" and r.get("error") and r is _first_of(results, r):
             header.append(f"{r['loop']} {r['mode']}: {r['status']} ({r['error']})")
     header.append(f"each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
-                  f"median of {meta.get('repeat', 1)} interleaved repetitions; "
+                  f"median of {meta.get('repeat', 1)} interleaved repetitions{common.order_note(meta)}; "
                   "CPU = server utime+stime over the measured window / requests")
     header.append(common.VERDICT_RULE)
     modes = [m for m in meta["modes"]]
@@ -437,6 +441,7 @@ def parser():
     p.add_argument("--duration", type=float, default=1.0, help="measured seconds per point and repetition (default 1)")
     p.add_argument("--warmup", type=float, default=0.3, help="warm-up seconds per point and repetition (default 0.3)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians are reported (default 3)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the servers' random order within a point (default 1)")
     p.add_argument("--no-c", action="store_true", help="leave out the C epoll server")
     p.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
     p.add_argument("--markdown", action="store_true", help="print markdown tables")
@@ -519,6 +524,7 @@ def collect(argv, progress):
             "duration": args.duration,
             "warmup": args.warmup,
             "repeat": args.repeat,
+            "seed": args.seed,
             "c_server": not args.no_c,
             "notes": notes,
         },

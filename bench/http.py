@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import socket
@@ -148,7 +149,7 @@ def report_blocks(data):
     header.append(common.VERDICT_RULE)
     warmup = f"after a {meta['warmup']} s warm-up" if meta["warmup"] > 0 else "no warm-up"
     header.append(f"load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency {warmup}, "
-                  f"median of {meta['repeat']} interleaved repetitions; CPU = server utime+stime over wrk's run / requests")
+                  f"median of {meta['repeat']} interleaved repetitions{common.order_note(meta)}; CPU = server utime+stime over wrk's run / requests")
     by_loop = {r["loop"]: r for r in results}
     asyncio_row = by_loop.get("asyncio")
     peers = [by_loop[p] for p in common.PEERS if p in by_loop and by_loop[p]["status"] == "ok"]
@@ -203,6 +204,7 @@ def parser():
     p.add_argument("--duration", type=int, default=5, help="seconds of each measured wrk run (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="seconds of an unmeasured wrk run first; 0: none (default 1)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians reported (default 3)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the servers' random order in each repetition (default 1)")
     p.add_argument("--json", metavar="FILE", help="write the raw results and the run's metadata")
     p.add_argument("--markdown", action="store_true", help="print a markdown table")
     p.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
@@ -261,8 +263,11 @@ def collect(argv, progress):
                 run_wrk(server, args.conns, args.warmup)  # not measured
         samples = {name: [] for name in servers}
         progress.total(args.repeat * len(servers))
+        rng = random.Random(args.seed)
         for rep in range(args.repeat):
-            for name, server in servers.items():
+            # A new random order each repetition: no server always follows the same one.
+            for name in common.run_order(list(servers), lambda name: 0, rng):
+                server = servers[name]
                 progress.step(f"wrk -c{args.conns} -d{args.duration}s", name, rep + 1, args.repeat)
                 if name in status:
                     progress.advance()
@@ -312,6 +317,7 @@ def collect(argv, progress):
             "duration": args.duration,
             "warmup": args.warmup,
             "repeat": args.repeat,
+            "seed": args.seed,
             "notes": notes,
         },
         "results": results,

@@ -104,6 +104,32 @@ def verdict_against(tide, peers):
     return state, ", ".join(parts)
 
 
+def run_order(items, block_of, rng):
+    """*items* in a random order for one round: blocks in random order, each kept together.
+
+    A fixed order gives every server the same neighbour every time (tideloop
+    always right after rloop, say), and whatever the one before leaves behind
+    (a warm or cold cache, the client's wake-up) falls on the same server in
+    every pair. Shuffling removes that bias; keeping a block (one mode's
+    servers) together keeps the servers compared pair by pair seconds apart.
+    """
+    blocks = {}
+    for item in items:
+        blocks.setdefault(block_of(item), []).append(item)
+    groups = list(blocks.values())
+    rng.shuffle(groups)
+    order = []
+    for group in groups:
+        rng.shuffle(group)
+        order += group
+    return order
+
+
+def order_note(meta):
+    """", servers in random order (seed N)" for a saved run that shuffled its servers."""
+    return f", servers in random order (seed {meta['seed']})" if "seed" in meta else ""
+
+
 def clean_env():
     """The environment for servers: the driver's, without asyncio debug switches."""
     env = dict(os.environ)

@@ -67,3 +67,22 @@ def test_verdict_against_both_peers(common):
     lower = row("rloop", [0.5] * 5)
     assert common.verdict_against(tide, [slow, lower]) == ("BEHIND", "uvloop 5/5, rloop 0/5")
     assert common.verdict_against(tide, [])[0] == "tie"
+
+
+def test_run_order_shuffles_and_keeps_blocks_together(common):
+    import random
+    items = [(mode, loop) for mode in "abcd" for loop in ("uvloop", "rloop", "tideloop")] + [("C", "C")]
+    rng = random.Random(1)
+    orders = [common.run_order(items, lambda it: it[0], rng) for _ in range(40)]
+    for order in orders:
+        assert sorted(order) == sorted(items)
+        modes = [mode for mode, _ in order]
+        # each block is contiguous: a mode never reappears after another began
+        assert len([m for i, m in enumerate(modes) if i == 0 or modes[i - 1] != m]) == 5
+    # the order changes from round to round, inside blocks and between them
+    assert len({tuple(o) for o in orders}) > 30
+    assert len({o[0][0] for o in orders}) > 1
+    assert len({tuple(l for m, l in o if m == "a") for o in orders}) == 6
+    # the same seed gives the same rounds
+    again = random.Random(1)
+    assert [common.run_order(items, lambda it: it[0], again) for _ in range(40)] == orders
