@@ -7,6 +7,7 @@ tests run in a fresh interpreter each (the thresholds are process state) and
 read where malloc puts a block: below the program break is the brk heap,
 elsewhere an mmap of its own.
 """
+import json
 import os
 import subprocess
 import sys
@@ -47,7 +48,6 @@ def probe(module, **env):
     out = subprocess.run([sys.executable, "-c", PROBE.format(module=module)], capture_output=True, text=True,
                          env={**os.environ, **env}, timeout=60)
     assert out.returncode == 0, out.stderr
-    import json
     return json.loads(out.stdout)
 
 
