@@ -33,6 +33,7 @@ cdef int _raise_errno() except -1:
 
 include "handles.pxi"
 include "poller/poller.pxi"
+include "poller/idle_tick.pxi"
 include "poller/epoll.pxi"
 include "queues.pxi"
 include "allocator.pxi"

@@ -18,6 +18,10 @@
 #   SA_RESTART); wait() returns 0 then and the loop runs PyErr_CheckSignals().
 # - Wakeup from other threads is an eventfd in the set: writes coalesce, one
 #   read drains any number of them.
+# - Removing an item queues an RCU callback (the epitem is freed after a
+#   grace period), and a CPU with RCU callbacks queued keeps its scheduler
+#   tick when it goes idle: see idle_tick.pxi for why we want that on some
+#   machines and how wait() uses it.
 
 from libc.stdint cimport uint32_t, uint64_t
 from libc.math cimport ceil
@@ -79,15 +83,19 @@ cdef class EpollPoller(Poller):
 
     cdef int epfd
     cdef int wake_fd
+    cdef int tick_fd     # never readable; added and removed to keep the tick, or -1
+    cdef bint keep_tick
     cdef epoll_event* events
     cdef bint use_pwait2
     cdef unsigned long long n_waits
     cdef unsigned long long n_events
     cdef unsigned long long n_wakeups
+    cdef unsigned long long n_tick_holds
 
     def __cinit__(self):
         self.epfd = -1
         self.wake_fd = -1
+        self.tick_fd = -1
         self.events = NULL
 
     def __init__(self):
@@ -97,6 +105,7 @@ cdef class EpollPoller(Poller):
         if self.events == NULL:
             raise MemoryError()
         self.use_pwait2 = True
+        self.keep_tick = keep_tick_wanted()
         self._open()
 
     cdef int _open(self) except -1:
@@ -111,6 +120,10 @@ cdef class EpollPoller(Poller):
         ev.data.fd = self.wake_fd
         if epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.wake_fd, &ev) < 0:
             _raise_errno()
+        if self.keep_tick:
+            self.tick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
+            if self.tick_fd < 0:
+                _raise_errno()
         return 0
 
     def __dealloc__(self):
@@ -125,6 +138,9 @@ cdef class EpollPoller(Poller):
             fd = self.wake_fd
             self.wake_fd = -1   # first, so a racing wakeup() sees it gone
             close(fd)
+        if self.tick_fd >= 0:
+            close(self.tick_fd)
+            self.tick_fd = -1
         if self.epfd >= 0:
             close(self.epfd)
             self.epfd = -1
@@ -156,8 +172,6 @@ cdef class EpollPoller(Poller):
 
     cdef int wait(self, double timeout) except -1:
         cdef int n
-        cdef int ms
-        cdef timespec ts
         cdef int epfd = self.epfd
         if epfd < 0:
             raise RuntimeError("poller is closed")
@@ -165,27 +179,50 @@ cdef class EpollPoller(Poller):
         if timeout == 0:
             # Nothing to wait for: skip releasing the GIL.
             n = epoll_wait(epfd, self.events, self.batch, 0)
-        elif timeout < 0:
-            with nogil:
-                n = epoll_wait(epfd, self.events, self.batch, -1)
-        elif self.use_pwait2:
-            ts.tv_sec = <time_t>timeout
-            ts.tv_nsec = <long>((timeout - <double>ts.tv_sec) * 1e9)
-            with nogil:
-                n = tideloop_epoll_pwait2(epfd, self.events, self.batch, &ts)
-            if n < 0 and errno == ENOSYS:
-                self.use_pwait2 = False
-                return self.wait(timeout)
+        elif self.tick_fd >= 0:
+            # Only a wait that would sleep holds the tick (idle_tick.pxi).
+            n = epoll_wait(epfd, self.events, self.batch, 0)
+            if n == 0:
+                self._hold_tick()
+                n = self._block(epfd, timeout)
         else:
-            ms = <int>ceil(timeout * 1000.0)
-            with nogil:
-                n = epoll_wait(epfd, self.events, self.batch, ms)
+            n = self._block(epfd, timeout)
         if n < 0:
             if errno == EINTR:
                 return 0
             _raise_errno()
         self.n_events += n
         return n
+
+    cdef int _block(self, int epfd, double timeout) noexcept:
+        """epoll_wait for up to `timeout` s (< 0: forever), GIL released; -1 and errno on error."""
+        cdef int n
+        cdef timespec ts
+        if timeout < 0:
+            with nogil:
+                n = epoll_wait(epfd, self.events, self.batch, -1)
+            return n
+        if self.use_pwait2:
+            ts.tv_sec = <time_t>timeout
+            ts.tv_nsec = <long>((timeout - <double>ts.tv_sec) * 1e9)
+            with nogil:
+                n = tideloop_epoll_pwait2(epfd, self.events, self.batch, &ts)
+            if n >= 0 or errno != ENOSYS:
+                return n
+            self.use_pwait2 = False
+        with nogil:
+            n = epoll_wait(epfd, self.events, self.batch, <int>ceil(timeout * 1000.0))
+        return n
+
+    cdef void _hold_tick(self) noexcept:
+        """Queue an RCU callback on this CPU before sleeping: add and remove tick_fd."""
+        cdef epoll_event ev
+        ev.events = EPOLLIN
+        ev.data.u64 = 0
+        ev.data.fd = self.tick_fd
+        self.n_tick_holds += 1
+        if epoll_ctl(self.epfd, EPOLL_CTL_ADD, self.tick_fd, &ev) == 0:
+            epoll_ctl(self.epfd, EPOLL_CTL_DEL, self.tick_fd, &ev)
 
     cdef int ready_fd(self, int i):
         cdef int fd = self.events[i].data.fd
@@ -231,7 +268,7 @@ cdef class EpollPoller(Poller):
         return 0
 
     def statistics(self):
-        """Counters (waits, I/O events delivered, cross-thread wakeups) and the batch size."""
+        """Counters (waits, I/O events delivered, cross-thread wakeups), the batch size, the tick policy."""
         return {
             "backend": self.backend,
             "batch": self.batch,
@@ -240,4 +277,6 @@ cdef class EpollPoller(Poller):
             "io_events": self.n_events,
             "wakeups": self.n_wakeups,
             "pwait2": bool(self.use_pwait2),
+            "keep_tick": bool(self.keep_tick),
+            "tick_holds": self.n_tick_holds,
         }
