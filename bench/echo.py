@@ -123,9 +123,12 @@ def server_argv(loop, mode, build):
     return [sys.executable, os.path.join(HERE, "echo_servers.py"), "--loop", loop, "--mode", mode, "--port", "0"]
 
 
-def run_point(client, server, size, conns, duration, warmup):
-    """Load *server* with one (size, conns) point; return the client's result dict."""
-    argv = common.pinned(
+def run_point(client, server, size, conns, duration, warmup, wrap=()):
+    """Load *server* with one (size, conns) point; return the client's result dict.
+
+    *wrap* goes before the client's command line (bench/idle_ticks.py runs it under perf stat).
+    """
+    argv = list(wrap) + common.pinned(
         common.CLIENT_CPU,
         [client, "127.0.0.1", str(server.port), str(conns), str(size), str(duration), str(warmup), str(server.pid)],
     )

@@ -28,8 +28,9 @@ CLIENT_CPU = "1"  # ... and the load generator here
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# Variables that would slow one loop down behind the benchmark's back.
-_DEBUG_VARS = ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC")
+# Variables that would slow one loop down behind the benchmark's back (the
+# tick setting too: the benchmark measures tideloop's default).
+_DEBUG_VARS = ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC", "TIDELOOP_KEEP_TICK")
 
 
 def probe_loops(names):
@@ -131,7 +132,7 @@ def order_note(meta):
 
 
 def clean_env():
-    """The environment for servers: the driver's, without asyncio debug switches."""
+    """The environment for servers: the driver's, without asyncio debug switches or TIDELOOP_KEEP_TICK."""
     env = dict(os.environ)
     for var in _DEBUG_VARS:
         env.pop(var, None)

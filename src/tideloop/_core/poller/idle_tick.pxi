@@ -9,13 +9,15 @@
 # it stops the tick on every idle. Each reprogramming is a VM exit there, so
 # a server that sleeps between requests pays for two of them per request.
 #
-# Measured on such a guest (Linux 6.18, HZ=250), the C echo server of
-# bench/ at one connection: 1.43 tick stops and 2.9 hrtimer starts per
-# request, 24.5 us CPU and 53 us p50 per request; the same server adding and
-# removing a spare fd in its epoll set before each blocking wait: 0.44 tick
-# stops, 19.5 us and 43 us. The kernel keeps the tick while the CPU has RCU
-# callbacks queued (rcu_needs_cpu()), and removing an epoll item queues one
-# (its epitem is freed after a grace period). uvloop got this by accident:
+# Measured on such a guest (Linux 6.18, HZ=250) with bench/idle_ticks.py,
+# 1 KiB echo at one connection, per request: tideloop's Protocol server
+# 0.93 tick stops, 1.85 hrtimer starts, 24.9 us CPU and 54.4 us p50 (the C
+# server of bench/: 0.91 / 1.83 / 22.2 us / 54.9 us); the same server
+# adding and removing a spare fd in its epoll set before each wait that
+# would sleep: 0.34 / 0.62 / 20.4 us / 45.2 us. The kernel keeps the tick
+# while the CPU has RCU callbacks queued (rcu_needs_cpu()), and removing an
+# epoll item queues one (its epitem is freed after a grace period). uvloop
+# got this by accident for its sock_* calls (0.12 tick stops per request):
 # libuv re-registers a socket for each sock_recv().
 #
 # So where the governor is haltpoll with guest polling off, EpollPoller does
