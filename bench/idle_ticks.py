@@ -90,9 +90,7 @@ def main(argv=None):
             for server in servers.values():
                 server.start()
             for _ in range(args.reps):
-                order = list(servers)
-                rng.shuffle(order)
-                for spec in order:
+                for spec in common.run_order(list(servers), lambda spec: 0, rng):
                     samples[spec].append(measure(build["echo_client"], servers[spec], args, os.path.join(tmp, "perf")))
         finally:
             for server in servers.values():

@@ -176,13 +176,12 @@ cdef class EpollPoller(Poller):
         if epfd < 0:
             raise RuntimeError("poller is closed")
         self.n_waits += 1
-        if timeout == 0:
-            # Nothing to wait for: skip releasing the GIL.
+        if timeout == 0 or self.tick_fd >= 0:
+            # A poll that need not sleep skips releasing the GIL. Keeping the
+            # tick, every wait starts so, and only one that must sleep holds
+            # the tick (idle_tick.pxi).
             n = epoll_wait(epfd, self.events, self.batch, 0)
-        elif self.tick_fd >= 0:
-            # Only a wait that would sleep holds the tick (idle_tick.pxi).
-            n = epoll_wait(epfd, self.events, self.batch, 0)
-            if n == 0:
+            if n == 0 and timeout != 0:
                 self._hold_tick()
                 n = self._block(epfd, timeout)
         else:

@@ -33,32 +33,29 @@
 cdef int _idle_stops_tick = -1     # sysfs answer, read once per process
 
 
+cdef str _sysfs_text(str path):
+    """The stripped text of a /sys file, or "" where it cannot be read."""
+    try:
+        with open("/sys/" + path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 cdef bint _governor_stops_tick():
     """True when cpuidle is haltpoll with guest polling off (read once)."""
     global _idle_stops_tick
     if _idle_stops_tick < 0:
-        _idle_stops_tick = 0
-        governor = ""
-        for name in ("current_governor_ro", "current_governor"):
-            try:
-                with open("/sys/devices/system/cpu/cpuidle/" + name) as f:
-                    governor = f.read().strip()
-                break
-            except OSError:
-                pass
-        try:
-            if governor == "haltpoll":
-                with open("/sys/module/haltpoll/parameters/guest_halt_poll_ns") as f:
-                    _idle_stops_tick = int(f.read().strip()) == 0
-        except (OSError, ValueError):
-            pass
+        governor = (_sysfs_text("devices/system/cpu/cpuidle/current_governor_ro")
+                    or _sysfs_text("devices/system/cpu/cpuidle/current_governor"))
+        _idle_stops_tick = (governor == "haltpoll"
+                            and _sysfs_text("module/haltpoll/parameters/guest_halt_poll_ns") == "0")
     return _idle_stops_tick == 1
 
 
 cdef bint keep_tick_wanted() except -1:
     """The policy for a new poller: TIDELOOP_KEEP_TICK, else the governor."""
-    import os
-    value = os.environ.get("TIDELOOP_KEEP_TICK", "auto").strip().lower()
+    value = _os.environ.get("TIDELOOP_KEEP_TICK", "auto").strip().lower()
     if value == "1":
         return True
     if value == "0":
