@@ -16,9 +16,10 @@ connection, every echoed byte checked) for a warm-up and a measured window.
 All servers stay up for the whole run and take turns (repetition, then point,
 then server), so a change in the shared machine's load hits every server of a
 point alike; the median of the repetitions is reported.
-The server's CPU time per request, utime+stime from /proc over that window
-divided by the requests in it, is the figure that stays stable on a noisy
-shared machine; requests/s and the latency percentiles are reported too.
+The server's CPU time per request (its process CPU-time clock, utime+stime
+at ns resolution, over that window, divided by the requests in it) is the
+figure that stays stable on a noisy shared machine; requests/s and the
+latency percentiles are reported too.
 """
 import argparse
 import datetime
@@ -325,7 +326,7 @@ def report_blocks(data):
             header.append(f"{r['loop']} {r['mode']}: {r['status']} ({r['error']})")
     header.append(f"each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
                   f"median of {meta.get('repeat', 1)} interleaved repetitions{common.order_note(meta)}; "
-                  "CPU = server utime+stime over the measured window / requests")
+                  "CPU = server CPU time over the measured window / requests")
     header.append(common.VERDICT_RULE)
     modes = [m for m in meta["modes"]]
     points = [tuple(p) for p in meta["points"]]

@@ -7,9 +7,12 @@
  * whole echo, checks every byte, and only then sends the next (closed loop:
  * at most one request in flight per connection). After WARMUP seconds the
  * counters and the latency histogram are reset and the measured window of
- * DURATION seconds starts. If SERVER_PID is given, the server's utime+stime
- * (/proc/PID/stat) is read at the window's two edges, so the CPU figure
- * covers exactly the requests counted.
+ * DURATION seconds starts. If SERVER_PID is given, the server's CPU time is
+ * read at the window's two edges, so the CPU figure covers exactly the
+ * requests counted: its process CPU-time clock (clock_getcpuclockid: the
+ * scheduler's runtime of all its threads, in ns; the kernel's utime+stime
+ * are this figure split and rounded down to 10 ms clock ticks), or
+ * utime+stime from /proc/PID/stat where that clock cannot be read.
  *
  * Prints one JSON line on stdout. Exit status: 0 ok, 2 usage or setup
  * error, 3 a wrong echoed byte, 4 a connection closed or failed mid-run.
@@ -89,8 +92,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* utime+stime of a process in clock ticks, or -1. */
-static long long proc_cpu_ticks(int pid)
+/* utime+stime of a process from /proc/PID/stat in seconds, or -1. */
+static double proc_stat_cpu_s(int pid)
 {
     char path[64], buf[4096];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -114,10 +117,22 @@ static long long proc_cpu_ticks(int pid)
             utime = strtoull(tok, NULL, 10);
         else if (field == 15) {
             stime = strtoull(tok, NULL, 10);
-            return (long long)(utime + stime);
+            return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
         }
     }
     return -1;
+}
+
+/* CPU time of a whole process in seconds, or -1. The CPU-time clock counts
+ * in ns; /proc's utime and stime are each rounded down to a 10 ms tick,
+ * which on a one-second window is up to 2% of a busy server's time. */
+static double proc_cpu_s(int pid)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &ts) == 0)
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return proc_stat_cpu_s(pid);
 }
 
 typedef struct {
@@ -245,10 +260,10 @@ int main(int argc, char **argv)
     uint64_t measure_start = t0 + (uint64_t)(warmup * 1e9);
     uint64_t measure_end = measure_start + (uint64_t)(duration * 1e9);
     int measuring = warmup <= 0;
-    long long cpu_start = -1, cpu_end = -1;
+    double cpu_start = -1, cpu_end = -1;
     struct rusage ru_start, ru_end;
     if (measuring) {
-        cpu_start = server_pid ? proc_cpu_ticks(server_pid) : -1;
+        cpu_start = server_pid ? proc_cpu_s(server_pid) : -1;
         getrusage(RUSAGE_SELF, &ru_start);
         measure_start = t0;
         measure_end = t0 + (uint64_t)(duration * 1e9);
@@ -316,12 +331,12 @@ int main(int argc, char **argv)
         if (!measuring && now >= measure_start) {
             /* End of warm-up: count from here. */
             measuring = 1;
-            cpu_start = server_pid ? proc_cpu_ticks(server_pid) : -1;
+            cpu_start = server_pid ? proc_cpu_s(server_pid) : -1;
             getrusage(RUSAGE_SELF, &ru_start);
             measure_start = now;
             measure_end = now + (uint64_t)(duration * 1e9);
         } else if (measuring && now >= measure_end) {
-            cpu_end = server_pid ? proc_cpu_ticks(server_pid) : -1;
+            cpu_end = server_pid ? proc_cpu_s(server_pid) : -1;
             getrusage(RUSAGE_SELF, &ru_end);
             measure_end = now;
             break;
@@ -333,11 +348,10 @@ int main(int argc, char **argv)
                         (double)(ru_end.ru_utime.tv_usec - ru_start.ru_utime.tv_usec) / 1e6 +
                         (double)(ru_end.ru_stime.tv_sec - ru_start.ru_stime.tv_sec) +
                         (double)(ru_end.ru_stime.tv_usec - ru_start.ru_stime.tv_usec) / 1e6;
-    long tck = sysconf(_SC_CLK_TCK);
-    double server_cpu = (cpu_start >= 0 && cpu_end >= 0) ? (double)(cpu_end - cpu_start) / (double)tck : -1.0;
+    double server_cpu = (cpu_start >= 0 && cpu_end >= 0) ? cpu_end - cpu_start : -1.0;
     printf("{\"ok\": true, \"conns\": %d, \"size\": %zu, \"requests\": %llu, \"total_requests\": %llu, "
            "\"seconds\": %.6f, \"rps\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"p999_us\": %.2f, "
-           "\"max_us\": %.2f, \"server_cpu_s\": %.4f, \"client_cpu_s\": %.4f}\n",
+           "\"max_us\": %.2f, \"server_cpu_s\": %.6f, \"client_cpu_s\": %.4f}\n",
            nconns, msg_size, (unsigned long long)requests, (unsigned long long)total_requests, secs,
            (double)requests / secs, percentile_us(requests, 0.50), percentile_us(requests, 0.99),
            percentile_us(requests, 0.999), percentile_us(requests, 1.0), server_cpu, client_cpu);

@@ -9,8 +9,8 @@ The server is bench/http_server.py (asyncio.Protocol + httptools, "Hello,
 World!" with Content-Length), one process per loop pinned to CPU 0; wrk
 (``apt-get install wrk``) runs pinned to CPU 1 as ``wrk -t1 -c100 -dNs
 --latency``. Each server's answers are checked first (status, body,
-keep-alive, pipelining). The server's CPU time per request, utime+stime from
-/proc over wrk's run divided by wrk's request count, is the stable figure;
+keep-alive, pipelining). The server's CPU time per request (its process CPU-time
+clock over wrk's run divided by wrk's request count) is the stable figure;
 requests/s and wrk's latency percentiles are reported too.
 """
 import argparse
@@ -149,7 +149,7 @@ def report_blocks(data):
     header.append(common.VERDICT_RULE)
     warmup = f"after a {meta['warmup']} s warm-up" if meta["warmup"] > 0 else "no warm-up"
     header.append(f"load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency {warmup}, "
-                  f"median of {meta['repeat']} interleaved repetitions{common.order_note(meta)}; CPU = server utime+stime over wrk's run / requests")
+                  f"median of {meta['repeat']} interleaved repetitions{common.order_note(meta)}; CPU = server CPU time over wrk's run / requests")
     by_loop = {r["loop"]: r for r in results}
     asyncio_row = by_loop.get("asyncio")
     peers = [by_loop[p] for p in common.PEERS if p in by_loop and by_loop[p]["status"] == "ok"]
