@@ -1,7 +1,9 @@
 """Server objects: close, wait_closed, serve_forever, async with, close_clients/abort_clients."""
 import asyncio
+import gc
 import socket
 import sys
+import warnings
 
 import pytest
 
@@ -182,3 +184,34 @@ def test_accept_out_of_fds_pauses_and_recovers(loop):
         loop.run_until_complete(asyncio.wait_for(main(), 10))
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize("kind", ["tcp", "unix"])
+def test_server_closed_before_an_accepted_transport_is_made(loop, kind, tmp_path, monkeypatch):
+    # The connection is accepted, then the server closes before the task
+    # that makes its transport runs: Server._attach() fails (an assertion on
+    # every loop) and the half-made transport is dropped. It must not try
+    # to detach from the server when collected.
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    async def main():
+        if kind == "unix":
+            path = str(tmp_path / "s")
+            srv = await loop.create_unix_server(asyncio.Protocol, path)
+            tr, _ = await loop.create_unix_connection(asyncio.Protocol, path)
+        else:
+            srv = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+            port = srv.sockets[0].getsockname()[1]
+            tr, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+        tr.close()
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+    loop.run_until_complete(asyncio.sleep(0.05))
+    loop.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    assert [u for u in unraisable if not issubclass(u.exc_type, ResourceWarning)] == []

@@ -198,12 +198,15 @@ cdef class _StreamCore(FdEntry):
         self._low_water = 16 * 1024
         self.set_protocol(protocol)
         face._extra = self._extra
-        self._server_obj = server
         if server is not None:
+            # A server closed before this accepted connection's transport
+            # was made fails _attach() (an assertion, as on asyncio's loop):
+            # only a transport that got attached may detach later.
             if PY313:
                 server._attach(face)
             else:
                 server._attach()
+        self._server_obj = server
         loop._transports[self.fd] = face
         # A reader/writer someone left on this fd is replaced, as a new
         # selector key would replace it in asyncio.
