@@ -91,6 +91,65 @@ def test_extra_info_and_nodelay(loop):
     loop.run_until_complete(main())
 
 
+@pytest.mark.parametrize("family,host", [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")])
+def test_nodelay_on_sockets_made_with_proto_0(loop, loop_name, family, host):
+    # socket(AF_INET, SOCK_STREAM) has proto 0, as has every connection
+    # accepted from it. asyncio's _set_nodelay wants proto IPPROTO_TCP and
+    # leaves Nagle on for them; tideloop, like uvloop and rloop, turns it off
+    # on every TCP stream (docs/COMPATIBILITY.md).
+    if family == socket.AF_INET6 and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    want = 1 if loop_name == "tideloop" else 0
+
+    async def main():
+        accepted = loop.create_future()
+
+        class Keep(asyncio.Protocol):
+            def connection_made(self, tr):
+                accepted.set_result(tr)
+
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.bind((host, 0))
+        except OSError:
+            listener.close()
+            pytest.skip(f"cannot bind {host}")
+        listener.listen()
+        assert listener.proto == 0
+        srv = await loop.create_server(Keep, sock=listener)
+        client = socket.socket(family, socket.SOCK_STREAM)
+        client.setblocking(False)
+        await loop.sock_connect(client, listener.getsockname()[:2])
+        tr, _ = await loop.create_connection(asyncio.Protocol, sock=client)
+        server_tr = await asyncio.wait_for(accepted, 10)
+        server_sock = server_tr.get_extra_info("socket")
+        assert server_sock.proto == 0
+        assert bool(server_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)) == bool(want)
+        assert bool(client.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)) == bool(want)
+        tr.close()
+        server_tr.close()
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+
+
+def test_nodelay_leaves_unix_sockets_alone(loop, tmp_path):
+    async def main():
+        path = str(tmp_path / "s")
+        srv = await loop.create_unix_server(asyncio.Protocol, path)
+        tr, _ = await loop.create_unix_connection(asyncio.Protocol, path)
+        sock = tr.get_extra_info("socket")
+        assert sock.family == socket.AF_UNIX
+        with pytest.raises(OSError):
+            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        tr.close()
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())
+
+
 def test_write_buffer_limits(loop):
     async def main():
         srv, port = await _echo_server(loop)

@@ -22,19 +22,19 @@ import warnings as _tr_warnings
 from asyncio import protocols as _aio_protocols
 from asyncio import constants as _aio_constants
 from asyncio import futures as _aio_futures
-from asyncio import base_events as _aio_base_events
 from asyncio import transports as _aio_transports
 
 # _FlowControlMixin(Transport): asyncio's sendfile fallback insists on it.
 _aio_Transport = _aio_transports._FlowControlMixin
 cdef object aio_BufferedProtocol = _aio_protocols.BufferedProtocol
 cdef object aio_set_result_unless_cancelled = _aio_futures._set_result_unless_cancelled
-cdef object aio_set_nodelay = _aio_base_events._set_nodelay
 cdef object SENDFILE_TRY_NATIVE = _aio_constants._SendfileMode.TRY_NATIVE
 cdef int LOG_THRESHOLD_FOR_CONNLOST_WRITES = _aio_constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES
 cdef bint PY313 = _sys.version_info >= (3, 13)
 cdef bint PY312 = _sys.version_info >= (3, 12)
 cdef object SHUT_WR = _socket.SHUT_WR
+cdef tuple TCP_FAMILIES = (_socket.AF_INET, _socket.AF_INET6)
+cdef tuple TCP_PROTOS = (0, _socket.IPPROTO_TCP)
 
 cdef enum:
     IOV_BATCH = 64          # buffers per sendmsg() when flushing the queue
@@ -122,6 +122,19 @@ cdef int _forget_closed_fd(Loop loop, FdEntry e) except -1:
         e.events = 0
     if loop._entry(e.fd) is e:
         loop._fd_table[e.fd] = None
+    return 0
+
+
+cdef int _set_nodelay(object sock) except -1:
+    # Every TCP stream gets TCP_NODELAY.  asyncio's _set_nodelay also asks
+    # for proto == IPPROTO_TCP, which a socket made as socket(AF_INET,
+    # SOCK_STREAM) does not have (proto 0), nor any connection accepted from
+    # such a listener: there Nagle held the tail of each large reply until
+    # the ACK of its head came back (docs/COMPATIBILITY.md).  Proto 0 of a
+    # stream socket in these families is TCP.
+    if (sock.family in TCP_FAMILIES and sock.type == _socket.SOCK_STREAM
+            and sock.proto in TCP_PROTOS):
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
     return 0
 
 
@@ -219,7 +232,7 @@ cdef class _StreamCore(FdEntry):
             loop._poller_set_quiet(old, 0)
             loop._fd_table[self.fd] = None
         # Disable Nagle: small writes go out without waiting for an ACK.
-        aio_set_nodelay(sock)
+        _set_nodelay(sock)
         loop.call_soon(self._proto.connection_made, face, context=self._ctx)
         # Reading starts only once connection_made() has run.
         loop.call_soon(self._start_reading, context=self._ctx)
