@@ -187,7 +187,7 @@ def test_accept_out_of_fds_pauses_and_recovers(loop):
 
 
 @pytest.mark.parametrize("kind", ["tcp", "unix"])
-def test_server_closed_before_an_accepted_transport_is_made(loop, kind, tmp_path, monkeypatch):
+def test_server_closed_before_an_accepted_transport_is_made(loop, loop_name, kind, tmp_path, monkeypatch):
     # The connection is accepted, then the server closes before the task
     # that makes its transport runs: Server._attach() fails (an assertion on
     # every loop) and the half-made transport is dropped. It must not try
@@ -214,4 +214,11 @@ def test_server_closed_before_an_accepted_transport_is_made(loop, kind, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
-    assert [u for u in unraisable if not issubclass(u.exc_type, ResourceWarning)] == []
+    errors = [u for u in unraisable if not issubclass(u.exc_type, ResourceWarning)]
+    if loop_name == "asyncio" and sys.version_info >= (3, 13):
+        # asyncio 3.13's own transport detaches in __del__ from the server it
+        # never attached to and trips over its spent waiters (TypeError);
+        # tideloop does not (docs/COMPATIBILITY.md).
+        errors = [u for u in errors if not (issubclass(u.exc_type, TypeError)
+                                            and "__del__" in repr(u.object))]
+    assert errors == []
