@@ -137,13 +137,21 @@ def test_nodelay_on_sockets_made_with_proto_0(loop, loop_name, family, host):
 def test_nodelay_leaves_unix_sockets_alone(loop, tmp_path):
     async def main():
         path = str(tmp_path / "s")
-        srv = await loop.create_unix_server(asyncio.Protocol, path)
+        accepted = loop.create_future()
+
+        class Keep(asyncio.Protocol):
+            def connection_made(self, tr):
+                accepted.set_result(tr)
+
+        srv = await loop.create_unix_server(Keep, path)
         tr, _ = await loop.create_unix_connection(asyncio.Protocol, path)
-        sock = tr.get_extra_info("socket")
-        assert sock.family == socket.AF_UNIX
-        with pytest.raises(OSError):
-            sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        server_tr = await asyncio.wait_for(accepted, 10)
+        for sock in (tr.get_extra_info("socket"), server_tr.get_extra_info("socket")):
+            assert sock.family == socket.AF_UNIX
+            with pytest.raises(OSError):
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         tr.close()
+        server_tr.close()
         srv.close()
         await srv.wait_closed()
 
