@@ -1,9 +1,9 @@
 """TCP reads of every size: small, medium and big reads deliver every byte, in order.
 
-tideloop reads a stream socket three ways, chosen by the size of the reads before
-(see stream.pxi): small reads into the loop's buffer and copy out, medium reads
-straight into a new bytes object that is shrunk to what came, big reads into a
-bytes object sized by FIONREAD. These tests cross those thresholds in both
+tideloop reads a stream socket four ways, chosen by the size of the reads before
+(see stream.pxi): small reads into the loop's buffer and copy out, medium and
+large reads straight into a new bytes object (64 or 124 KiB) that is shrunk to
+what came, sized reads into a bytes object sized by FIONREAD. These tests cross those thresholds in both
 directions, end a stream right after each kind of read, and run 100,000 round
 trips of mixed sizes checking that memory and fds stay flat. Every test runs on
 tideloop and on asyncio's own loop (the `loop` fixture).
@@ -17,9 +17,10 @@ import pytest
 
 from nethelpers import EchoProtocol
 
-# Around the 4 KiB, ~64 KiB and 256 KiB boundaries, up and down again.
+# Around the 4 KiB, ~64 KiB, ~124 KiB and 256 KiB boundaries, up and down again.
 CHUNK_SIZES = [10, 5000, 70_000, 300, 3000, 4095, 4096, 4097, 65_471, 65_472, 65_473,
-               65_536, 200_000, 1, 9000, 262_144, 300_000, 50, 20_000, 100_000, 2]
+               65_536, 200_000, 1, 9000, 262_144, 300_000, 50, 20_000, 100_000, 2,
+               70_000, 126_975, 126_976, 126_977, 100_000, 3000, 126_976, 90_000, 7]
 
 
 class RoundTrips(asyncio.Protocol):
@@ -101,7 +102,7 @@ class Collector(asyncio.Protocol):
         self.ended.set_result(bytes(self.buf))
 
 
-@pytest.mark.parametrize("size", [100, 6000, 40_000, 500_000])
+@pytest.mark.parametrize("size", [100, 6000, 40_000, 100_000, 500_000])
 def test_eof_right_after_a_read(loop, size):
     """Data then EOF: the reader sees all of the data, then eof_received, once."""
     payload = os.urandom(size)

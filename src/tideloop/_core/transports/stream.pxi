@@ -126,19 +126,24 @@ cdef extern from *:
 #   it comes from the heap and the shrink is a realloc in place; a heap trim
 #   keeps a 128 KiB pad, so the next chunk needs no brk either. One copy of the
 #   data less than a small read (10 KiB echo: -8% server CPU per request).
-# - big (after a read >= BIG_READ or a full medium chunk): a bytes sized by
-#   FIONREAD (see tideloop_recv_bytes). It stays big down to MEDIUM_MIN: a
-#   100 KiB message seen partly (say 60 KiB, then 40) must not fall back to
-#   medium, whose 64 KiB cap would split every later message in two reads
-#   and two writes of an echo.
-# Medium and big step down to small when a read comes in under MEDIUM_MIN.
+# - large (after a read >= BIG_READ or a full medium chunk): the same into a
+#   new bytes of LARGE_READ (124 KiB, still below the mmap threshold). It stays
+#   large down to MEDIUM_MIN: a 100 KiB message seen partly (say 60 KiB, then
+#   40) must not fall back to medium, whose 64 KiB cap would split every later
+#   message in two reads and two writes of an echo.
+# - sized (after a full large chunk or a small read of that much): a bytes
+#   sized by FIONREAD (see tideloop_recv_bytes), one ioctl more per read.
+#   Sticky down to MEDIUM_MIN, for the same reason.
+# Every mode steps down to small when a read comes in under MEDIUM_MIN.
 cdef enum:
     BIG_READ = 65536
     MEDIUM_READ = 65536 - 64
+    LARGE_READ = 131072 - 4096
     MEDIUM_MIN = 4096
     READ_SMALL = 0
     READ_MEDIUM = 1
-    READ_BIG = 2
+    READ_LARGE = 2
+    READ_SIZED = 3
 
 
 cdef inline int _live_fd(object sock, bint native):
@@ -218,7 +223,7 @@ cdef class _StreamCore(FdEntry):
     cdef public object _empty_waiter
     cdef public int _sock_fd
     cdef bint _native_sock         # _live_fd may read the C socket object
-    cdef int _read_mode            # READ_SMALL / READ_MEDIUM / READ_BIG (see BIG_READ)
+    cdef int _read_mode            # READ_SMALL ... READ_SIZED (see BIG_READ)
     cdef object _write_meth        # the face's write (warmed with the rest)
     cdef int _face_lines           # cache lines of the face up to its write slot, within it
     cdef object __weakref__
@@ -433,6 +438,7 @@ cdef class _StreamCore(FdEntry):
         cdef Py_ssize_t nn
         cdef int err = 0
         cdef bint direct
+        cdef Py_ssize_t cap
         cdef Py_ssize_t ready
         if self._conn_lost:
             return 0
@@ -441,26 +447,30 @@ cdef class _StreamCore(FdEntry):
             self._fatal_error(_os_error(EBADF), 'Fatal read error on socket transport')
             return 0
         direct = False
-        if self._read_mode == READ_BIG:
+        if self._read_mode == READ_SIZED:
             data = tideloop_recv_bytes(self.fd, MEDIUM_MIN, RECV_SIZE, &nn, &err)
             n = nn
             direct = n != -2
             if not direct:
                 # Less than MEDIUM_MIN waits: a small read instead.
                 self._read_mode = READ_SMALL
-        elif self._read_mode == READ_MEDIUM:
-            data = tideloop_recv_new(self.fd, MEDIUM_READ, &nn, &err)
+        elif self._read_mode != READ_SMALL:
+            cap = MEDIUM_READ if self._read_mode == READ_MEDIUM else LARGE_READ
+            data = tideloop_recv_new(self.fd, cap, &nn, &err)
             n = nn
             direct = True
-            if n >= MEDIUM_READ:
-                self._read_mode = READ_BIG     # the chunk filled: more may wait
+            if n >= cap:
+                # The chunk filled: more may wait, read bigger next time.
+                self._read_mode = READ_LARGE if cap == MEDIUM_READ else READ_SIZED
             elif 0 < n < MEDIUM_MIN:
                 self._read_mode = READ_SMALL
         if not direct:
             n = recv(self.fd, loop._rbuf, RECV_SIZE, 0)
             err = errno
-            if n >= BIG_READ:
-                self._read_mode = READ_BIG
+            if n >= LARGE_READ:
+                self._read_mode = READ_SIZED
+            elif n >= BIG_READ:
+                self._read_mode = READ_LARGE
             elif n >= MEDIUM_MIN:
                 self._read_mode = READ_MEDIUM
         if n < 0:
