@@ -94,7 +94,7 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* A medium read straight into a new bytes object of `size`, shrunk to
+    /* A medium or large read straight into a new bytes object of `size`, shrunk to
        what came.  Returns None with *n_out <= 0 (and *err) for EOF or an
        error; NULL only for a Python error. */
     static PyObject *tideloop_recv_new(int fd, Py_ssize_t size,
@@ -125,14 +125,15 @@ cdef extern from *:
 #   Its chunk (~64 KiB) is below glibc's smallest mmap threshold (128 KiB), so
 #   it comes from the heap and the shrink is a realloc in place; a heap trim
 #   keeps a 128 KiB pad, so the next chunk needs no brk either. One copy of the
-#   data less than a small read (10 KiB echo: -8% server CPU per request).
+#   data less than a small read (Protocol 10 KiB echo: -3% server CPU/request).
 # - large (after a read >= BIG_READ or a full medium chunk): the same into a
 #   new bytes of LARGE_READ (124 KiB, still below the mmap threshold). It stays
 #   large down to MEDIUM_MIN: a 100 KiB message seen partly (say 60 KiB, then
 #   40) must not fall back to medium, whose 64 KiB cap would split every later
 #   message in two reads and two writes of an echo.
 # - sized (after a full large chunk or a small read of that much): a bytes
-#   sized by FIONREAD (see tideloop_recv_bytes), one ioctl more per read.
+#   sized by FIONREAD (see tideloop_recv_bytes), one ioctl more per read, up
+#   to RECV_SIZE; the large chunk saves that ioctl for messages up to 124 KiB.
 #   Sticky down to MEDIUM_MIN, for the same reason.
 # Every mode steps down to small when a read comes in under MEDIUM_MIN.
 cdef enum:
