@@ -15,7 +15,10 @@ connections) point, the client runs closed-loop (one request in flight per
 connection, every echoed byte checked) for a warm-up and a measured window.
 All servers stay up for the whole run and take turns (repetition, then point,
 then server), so a change in the shared machine's load hits every server of a
-point alike; the median of the repetitions is reported.
+point alike; the median of the repetitions is reported. Within a repetition
+each mode's servers run forward then backward, each for half the window
+(A B C C B A), and a server's figure is the sum of its two halves: a drift
+of the machine's speed over those seconds cancels out of every pair.
 The server's CPU time per request (its process CPU-time clock, utime+stime
 at ns resolution, over that window, divided by the requests in it) is the
 figure that stays stable on a noisy shared machine; requests/s and the
@@ -143,13 +146,19 @@ def run_point(client, server, size, conns, duration, warmup, wrap=()):
     except ValueError:
         result = {"ok": False, "error": (proc.stderr.strip() or f"client exit status {proc.returncode}")[-300:]}
     if result.get("ok") and result.get("requests", 0) > 0 and result.get("server_cpu_s", -1) >= 0:
-        result["cpu_us"] = result["server_cpu_s"] / result["requests"] * 1e6
-        result["client_cpu_pct"] = 100.0 * result["client_cpu_s"] / result["seconds"]
-        result["server_cpu_pct"] = 100.0 * result["server_cpu_s"] / result["seconds"]
+        _derive(result)
     elif result.get("ok"):
         result = {"ok": False, "error": "no request completed in the measured window"}
     if not server.alive():
         result = {"ok": False, "error": "server died: " + server.stderr_tail()}
+    return result
+
+
+def _derive(result):
+    """Add the per-request and per-second figures computed from the client's raw counts."""
+    result["cpu_us"] = result["server_cpu_s"] / result["requests"] * 1e6
+    result["client_cpu_pct"] = 100.0 * result["client_cpu_s"] / result["seconds"]
+    result["server_cpu_pct"] = 100.0 * result["server_cpu_s"] / result["seconds"]
     return result
 
 
@@ -192,6 +201,9 @@ class Contender:
         self.server.stop()
 
 
+HALF_SUMS = ("requests", "total_requests", "seconds", "server_cpu_s", "client_cpu_s")  # added over two halves
+
+
 def run_all(contenders, points, args, build, progress):
     """Load every running server at every point, *args.repeat* times; return the samples.
 
@@ -203,20 +215,29 @@ def run_all(contenders, points, args, build, progress):
     """
     samples = {}  # (label, size, conns) -> list of client result dicts
     rng = random.Random(args.seed)
-    progress.total(args.repeat * len(points) * sum(c.status == "ok" for c in contenders))
+    progress.total(2 * args.repeat * len(points) * sum(c.status == "ok" for c in contenders))
     for rep in range(args.repeat):
         for size, conns in points:
+            halves = {}  # label -> the first half window's result
             for c in common.run_order(contenders, lambda c: c.mode, rng):
                 if c.status != "ok":
                     continue
                 progress.step(f"{MODE_LABELS[None if c.loop == 'C' else c.mode]} {size_label(size)} x{conns}",
                               c.loop, rep + 1, args.repeat)
-                result = run_point(build["echo_client"], c.server, size, conns, args.duration, args.warmup)
+                result = run_point(build["echo_client"], c.server, size, conns, args.duration / 2, args.warmup)
                 if not result.get("ok"):
                     progress.note(f"{c.label} {size_label(size)} x{conns}: FAILED {result.get('error')}")
                     progress.advance()
                     c.fail(f"{size_label(size)} x{conns}: {result.get('error')}")
                     continue
+                if c.label not in halves:
+                    halves[c.label] = result
+                    progress.advance()
+                    continue
+                first = halves.pop(c.label)
+                merged = common.merge_halves(first, result, HALF_SUMS, ("p50_us", "p99_us", "p999_us"))
+                merged["max_us"] = max(first["max_us"], result["max_us"])
+                result = _derive(merged)
                 samples.setdefault((c.label, size, conns), []).append(result)
                 progress.advance(f"{common.fmt_rate(result['rps'])} req/s, p50 {common.fmt_us(result['p50_us'])}, "
                                  f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU, "
@@ -324,7 +345,12 @@ def report_blocks(data):
             continue
         if r["status"] != "ok" and r.get("error") and r is _first_of(results, r):
             header.append(f"{r['loop']} {r['mode']}: {r['status']} ({r['error']})")
-    header.append(f"each point: {meta['warmup']} s warm-up, then {meta['duration']} s measured, "
+    if meta.get("halves"):
+        window = (f"{meta['duration']} s measured as two half windows, each after a {meta['warmup']} s warm-up, "
+                  "one mode's servers forward then backward")
+    else:
+        window = f"{meta['warmup']} s warm-up, then {meta['duration']} s measured"
+    header.append(f"each point: {window}, "
                   f"median of {meta.get('repeat', 1)} interleaved repetitions{common.order_note(meta)}; "
                   "CPU = server CPU time over the measured window / requests")
     header.append(common.VERDICT_RULE)
@@ -442,8 +468,9 @@ def parser():
     p.add_argument("--sizes", default="1024,10240,102400", help="message sizes in bytes (default 1 KiB, 10 KiB, 100 KiB)")
     p.add_argument("--conns", default="10,100", help="concurrent connections (default 10,100)")
     p.add_argument("--sweep", action="store_true", help="add the 1/10/100/1000-connection sweep at 1 KiB")
-    p.add_argument("--duration", type=float, default=1.0, help="measured seconds per point and repetition (default 1)")
-    p.add_argument("--warmup", type=float, default=0.3, help="warm-up seconds per point and repetition (default 0.3)")
+    p.add_argument("--duration", type=float, default=1.0,
+                   help="measured seconds per point and repetition, in two half windows (default 1)")
+    p.add_argument("--warmup", type=float, default=0.2, help="warm-up seconds before each half window (default 0.2)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians are reported (default 3)")
     p.add_argument("--seed", type=int, default=1, help="seed of the servers' random order within a point (default 1)")
     p.add_argument("--no-c", action="store_true", help="leave out the C epoll server")
@@ -501,7 +528,7 @@ def collect(argv, progress):
             c.start(progress)
         running = sum(c.status == "ok" for c in contenders)
         progress.note(f"{running} servers x {len(points)} points x {args.repeat} repetitions, about "
-                      f"{running * len(points) * args.repeat * (args.duration + args.warmup + 0.15) / 60:.1f} min "
+                      f"{running * len(points) * args.repeat * (args.duration + 2 * (args.warmup + 0.15)) / 60:.1f} min "
                       f"(fd limit {fd_limit})")
         samples = run_all(contenders, points, args, build, progress)
     finally:
@@ -527,6 +554,7 @@ def collect(argv, progress):
             "points": points,
             "duration": args.duration,
             "warmup": args.warmup,
+            "halves": True,
             "repeat": args.repeat,
             "seed": args.seed,
             "c_server": not args.no_c,

@@ -1,7 +1,7 @@
 """HTTP/1.1 keep-alive benchmark of asyncio's loop, uvloop, rloop and tideloop, loaded with wrk.
 
-    python bench/http.py                              # all four loops, 3 interleaved repetitions of 5 s
-    python bench/http.py --loops uvloop,tideloop --duration 3 --repeat 1
+    python bench/http.py                              # all four loops, 3 interleaved repetitions of 2 x 2 s
+    python bench/http.py --loops uvloop,tideloop --duration 6 --repeat 1
     python bench/http.py --markdown --json http.json
     python bench/http.py --report http.json --markdown
 
@@ -11,7 +11,10 @@ World!" with Content-Length), one process per loop pinned to CPU 0; wrk
 --latency``. Each server's answers are checked first (status, body,
 keep-alive, pipelining). The server's CPU time per request (its process CPU-time
 clock over wrk's run divided by wrk's request count) is the stable figure;
-requests/s and wrk's latency percentiles are reported too.
+requests/s and wrk's latency percentiles are reported too. Each repetition
+runs the servers forward then backward (A B C C B A), each for half the
+measured seconds, and sums a server's two runs: a drift of the shared
+machine's speed over the repetition cancels out of every pair.
 """
 import argparse
 import datetime
@@ -128,8 +131,13 @@ def run_wrk(server, conns, duration, threads=1):
         return {"ok": False, "error": "wrk completed no request"}
     result["ok"] = True
     result["server_cpu_s"] = cpu1 - cpu0
-    result["cpu_us"] = (cpu1 - cpu0) / result["requests"] * 1e6
-    result["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / result["seconds"]
+    return _derive(result)
+
+
+def _derive(result):
+    """Add CPU/request and the server's CPU share computed from the raw counts."""
+    result["cpu_us"] = result["server_cpu_s"] / result["requests"] * 1e6
+    result["server_cpu_pct"] = 100.0 * result["server_cpu_s"] / result["seconds"]
     return result
 
 
@@ -148,7 +156,10 @@ def report_blocks(data):
     header += [f"note: {n}" for n in meta.get("notes", [])]
     header.append(common.VERDICT_RULE)
     warmup = f"after a {meta['warmup']} s warm-up" if meta["warmup"] > 0 else "no warm-up"
-    header.append(f"load: wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency {warmup}, "
+    runs = (f"two runs of wrk -t1 -c{meta['conns']} -d{meta['duration'] // 2}s --latency per repetition, "
+            "servers forward then backward" if meta.get("halves") else
+            f"wrk -t1 -c{meta['conns']} -d{meta['duration']}s --latency")
+    header.append(f"load: {runs}, {warmup}, "
                   f"median of {meta['repeat']} interleaved repetitions{common.order_note(meta)}; CPU = server CPU time over wrk's run / requests")
     by_loop = {r["loop"]: r for r in results}
     asyncio_row = by_loop.get("asyncio")
@@ -201,7 +212,8 @@ def parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--loops", default=",".join(common.LOOP_NAMES), help="comma-separated loops (default: all four)")
     p.add_argument("--conns", type=int, default=100, help="wrk connections (default 100)")
-    p.add_argument("--duration", type=int, default=5, help="seconds of each measured wrk run (default 5)")
+    p.add_argument("--duration", type=int, default=4,
+                   help="measured seconds per server and repetition, as two wrk runs of half as long; even (default 4)")
     p.add_argument("--warmup", type=int, default=1, help="seconds of an unmeasured wrk run first; 0: none (default 1)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions, interleaved; medians reported (default 3)")
     p.add_argument("--seed", type=int, default=1, help="seed of the servers' random order in each repetition (default 1)")
@@ -223,6 +235,8 @@ def collect(argv, progress):
     for name in loops:
         if name not in common.LOOP_NAMES:
             p.error(f"unknown loop {name!r}")
+    if args.duration < 2 or args.duration % 2:
+        p.error("--duration must be even (two wrk runs of half as long; wrk takes whole seconds)")
     if shutil.which("wrk") is None:
         raise Unavailable("wrk is not installed: apt-get update && apt-get install -y wrk")
     try:
@@ -262,17 +276,19 @@ def collect(argv, progress):
                 progress.status(f"warming up the {name} server ({args.warmup} s)")
                 run_wrk(server, args.conns, args.warmup)  # not measured
         samples = {name: [] for name in servers}
-        progress.total(args.repeat * len(servers))
+        progress.total(2 * args.repeat * len(servers))
         rng = random.Random(args.seed)
+        half = args.duration // 2
         for rep in range(args.repeat):
-            # A new random order each repetition: no server always follows the same one.
+            # A new random order each repetition, forward then backward (see run_order).
+            halves = {}  # name -> its first run of this repetition
             for name in common.run_order(list(servers), lambda name: 0, rng):
                 server = servers[name]
-                progress.step(f"wrk -c{args.conns} -d{args.duration}s", name, rep + 1, args.repeat)
+                progress.step(f"wrk -c{args.conns} -d{half}s", name, rep + 1, args.repeat)
                 if name in status:
                     progress.advance()
                     continue
-                result = run_wrk(server, args.conns, args.duration)
+                result = run_wrk(server, args.conns, half)
                 if not server.alive():
                     result = {"ok": False, "error": "server died: " + server.stderr_tail()}
                 if not result["ok"]:
@@ -283,6 +299,13 @@ def collect(argv, progress):
                 if result["socket_errors"] or result["non_2xx"]:
                     progress.note(f"{name}: wrk saw {result['socket_errors']} socket errors, "
                                   f"{result['non_2xx']} non-2xx")
+                if name not in halves:
+                    halves[name] = result
+                    progress.advance()
+                    continue
+                result = _derive(common.merge_halves(
+                    halves.pop(name), result, ("requests", "seconds", "server_cpu_s", "socket_errors", "non_2xx"),
+                    ("p50_us", "p99_us")))
                 samples[name].append(result)
                 progress.advance(f"{common.fmt_rate(result['rps'])} req/s, "
                                  f"p50 {common.fmt_us(result['p50_us'])}, p99 {common.fmt_us(result['p99_us'])}, "
@@ -316,6 +339,7 @@ def collect(argv, progress):
             "conns": args.conns,
             "duration": args.duration,
             "warmup": args.warmup,
+            "halves": True,
             "repeat": args.repeat,
             "seed": args.seed,
             "notes": notes,

@@ -54,7 +54,7 @@ def probe_loops(names):
 # A point counts as won or lost only when a one-sided sign test over the
 # paired repetitions says so at this level (5 of 5, 7 of 8, 8 of 9 ...).
 SIGN_TEST_ALPHA = 0.05
-VERDICT_RULE = ("verdict: tideloop against each peer, repetition by repetition (each pair ran back to back); "
+VERDICT_RULE = ("verdict: tideloop against each peer, repetition by repetition (each pair ran in the same round, seconds apart); "
                 "ahead or BEHIND when a one-sided sign test gives p < 0.05 (5 of 5, 7 of 8, 8 of 9), "
                 "else tie; ahead of both peers counts for the target; (rloop 5/5) = lower in 5 of 5 pairs")
 
@@ -106,13 +106,21 @@ def verdict_against(tide, peers):
 
 
 def run_order(items, block_of, rng):
-    """*items* in a random order for one round: blocks in random order, each kept together.
+    """*items* for one round, each twice: blocks in random order, each block then its mirror.
 
     A fixed order gives every server the same neighbour every time (tideloop
     always right after rloop, say), and whatever the one before leaves behind
     (a warm or cold cache, the client's wake-up) falls on the same server in
     every pair. Shuffling removes that bias; keeping a block (one mode's
     servers) together keeps the servers compared pair by pair seconds apart.
+
+    Each block runs forward then backward (A B C C B A) and every server's
+    figure for the round is the sum of its two half windows: the two halves'
+    midpoint is the same instant for every server of the block, so a drift of
+    the shared machine's speed over the block's seconds (a neighbour's load
+    ramping up or down) cancels instead of landing on whoever ran last. On
+    this VM that took the spread of an A/A pair (two identical tideloop
+    servers) from 5.8-8.3% to 0.5-2.9% (docs/PERFORMANCE.md, Method).
     """
     blocks = {}
     for item in items:
@@ -122,8 +130,27 @@ def run_order(items, block_of, rng):
     order = []
     for group in groups:
         rng.shuffle(group)
-        order += group
+        order += group + group[::-1]
     return order
+
+
+def merge_halves(first, second, add, weighted):
+    """A server's result for one repetition from its two half windows (see ``run_order``).
+
+    The counts and times in *add* (requests, seconds and server CPU among
+    them) are summed, so requests/s and CPU/request are those of the whole
+    window; a latency percentile in *weighted* is the two halves' mean
+    weighted by requests (load generators report percentiles, not their
+    histograms). Other keys come from the first half.
+    """
+    merged = dict(first)
+    for key in add:
+        merged[key] = first[key] + second[key]
+    for key in weighted:
+        if first.get(key) is not None and second.get(key) is not None:
+            merged[key] = (first[key] * first["requests"] + second[key] * second["requests"]) / merged["requests"]
+    merged["rps"] = merged["requests"] / merged["seconds"]
+    return merged
 
 
 def order_note(meta):

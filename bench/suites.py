@@ -23,7 +23,7 @@ SUITES = (
           quick=("--sizes", "1024", "--conns", "10", "--duration", "0.2", "--warmup", "0.1", "--repeat", "1"),
           full=("--sweep",)),
     Suite("http", "http.py", "HTTP/1.1 keep-alive (Protocol + httptools) loaded by wrk; server CPU per request",
-          quick=("--duration", "1", "--warmup", "0", "--repeat", "1")),
+          quick=("--duration", "2", "--warmup", "0", "--repeat", "1")),
     Suite("udp", "udp.py", "UDP echo endpoints, one and 64 datagrams in flight; CPU per round trip",
           quick=("--scale", "0.05", "--repeat", "1")),
 )

@@ -75,10 +75,14 @@ def test_run_order_shuffles_and_keeps_blocks_together(common):
     rng = random.Random(1)
     orders = [common.run_order(items, lambda it: it[0], rng) for _ in range(40)]
     for order in orders:
-        assert sorted(order) == sorted(items)
+        assert sorted(order) == sorted(items * 2)
         modes = [mode for mode, _ in order]
         # each block is contiguous: a mode never reappears after another began
         assert len([m for i, m in enumerate(modes) if i == 0 or modes[i - 1] != m]) == 5
+        # ... and runs forward then backward: every item's two turns share one midpoint
+        for mode in "abcdC":
+            block = [it for it in order if it[0] == mode]
+            assert block == block[::-1]
     # the order changes from round to round, inside blocks and between them
     assert len({tuple(o) for o in orders}) > 30
     assert len({o[0][0] for o in orders}) > 1
@@ -86,3 +90,15 @@ def test_run_order_shuffles_and_keeps_blocks_together(common):
     # the same seed gives the same rounds
     again = random.Random(1)
     assert [common.run_order(items, lambda it: it[0], again) for _ in range(40)] == orders
+
+
+def test_merge_halves_adds_counts_and_weights_percentiles(common):
+    first = {"requests": 100, "seconds": 0.5, "server_cpu_s": 0.001, "p50_us": 10.0, "label": "x"}
+    second = {"requests": 300, "seconds": 0.5, "server_cpu_s": 0.002, "p50_us": 20.0, "label": "y"}
+    merged = common.merge_halves(first, second, ("requests", "seconds", "server_cpu_s"), ("p50_us",))
+    assert merged["requests"] == 400 and merged["seconds"] == 1.0
+    assert merged["server_cpu_s"] == 0.003
+    assert merged["rps"] == 400.0
+    assert merged["p50_us"] == 17.5  # (10 * 100 + 20 * 300) / 400
+    assert merged["label"] == "x"
+    assert first["requests"] == 100  # the halves are left as they were
