@@ -200,35 +200,58 @@ class Contender:
         self.status, self.error = "FAILED", error
         self.server.stop()
 
+    def restart(self, progress):
+        """After a failed point: a fresh process, its echo checked again; False if that fails too."""
+        self.server.stop()
+        self.start(progress)
+        return self.status == "ok"
+
 
 HALF_SUMS = ("requests", "total_requests", "seconds", "server_cpu_s", "client_cpu_s")  # added over two halves
 
 
 def run_all(contenders, points, args, build, progress):
-    """Load every running server at every point, *args.repeat* times; return the samples.
+    """Load every running server at every point, *args.repeat* times; return (samples, failures).
 
     The order is repetition, then point, then server: servers wait idle (in
     their poller, no CPU) between their turns, and a change in the shared
     machine's load falls on every server of a point alike. The servers of a
     point run in a new random order each time (``--seed``), one mode's
     servers together (see ``run_order``).
+
+    A server that fails a point (stuck, died, wrong bytes) loses that
+    repetition of that point only: the failure is recorded, the server is
+    restarted and its echo checked again, and it goes on with the next
+    point. Only a server that cannot be restarted is out for the rest of
+    the run. Its other figures stand: every one of them came from requests
+    whose echo the client checked byte for byte.
     """
-    samples = {}  # (label, size, conns) -> list of client result dicts
+    samples = {}  # (label, size, conns) -> {repetition: client result dict}
+    failures = {}  # (label, size, conns) -> ["rep N: error", ...]
     rng = random.Random(args.seed)
     progress.total(2 * args.repeat * len(points) * sum(c.status == "ok" for c in contenders))
     for rep in range(args.repeat):
         for size, conns in points:
             halves = {}  # label -> the first half window's result
+            lost = set()  # labels whose first half failed: their second half is skipped
             for c in common.run_order(contenders, lambda c: c.mode, rng):
-                if c.status != "ok":
+                if c.status != "ok" or c.label in lost:
                     continue
                 progress.step(f"{MODE_LABELS[None if c.loop == 'C' else c.mode]} {size_label(size)} x{conns}",
                               c.loop, rep + 1, args.repeat)
                 result = run_point(build["echo_client"], c.server, size, conns, args.duration / 2, args.warmup)
                 if not result.get("ok"):
-                    progress.note(f"{c.label} {size_label(size)} x{conns}: FAILED {result.get('error')}")
+                    error = result.get("error")
+                    progress.note(f"{c.label} {size_label(size)} x{conns}: FAILED {error} (repetition {rep + 1})")
                     progress.advance()
-                    c.fail(f"{size_label(size)} x{conns}: {result.get('error')}")
+                    failures.setdefault((c.label, size, conns), []).append(f"rep {rep + 1}: {error}")
+                    if c.label in halves:
+                        del halves[c.label]
+                    else:
+                        lost.add(c.label)
+                        progress.advance()  # its second half will not run
+                    if not c.restart(progress):
+                        c.fail(f"{size_label(size)} x{conns}: {error}; restart failed: {c.error}")
                     continue
                 if c.label not in halves:
                     halves[c.label] = result
@@ -238,31 +261,38 @@ def run_all(contenders, points, args, build, progress):
                 merged = common.merge_halves(first, result, HALF_SUMS, ("p50_us", "p99_us", "p999_us"))
                 merged["max_us"] = max(first["max_us"], result["max_us"])
                 result = _derive(merged)
-                samples.setdefault((c.label, size, conns), []).append(result)
+                samples.setdefault((c.label, size, conns), {})[rep] = result
                 progress.advance(f"{common.fmt_rate(result['rps'])} req/s, p50 {common.fmt_us(result['p50_us'])}, "
                                  f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU, "
                                  f"client {result['client_cpu_pct']:.0f}%)")
-    return samples
+    return samples, failures
 
 
-def summarize(contenders, points, samples):
-    """One result row per (server, point): medians of the repetitions, or the failure."""
+def summarize(contenders, points, samples, failures, repeat):
+    """One result row per (server, point): medians of the repetitions it completed, or why it has none.
+
+    ``cpu_us_samples`` has one entry per repetition, None where the server
+    failed that point, so pairs with the other servers stay aligned;
+    ``failures`` lists what went wrong, a row with any is reported and
+    makes the run's exit status 1.
+    """
     rows = []
     for c in contenders:
         for size, conns in points:
             row = {"loop": c.loop, "mode": c.mode, "size": size, "conns": conns}
-            got = samples.get((c.label, size, conns), [])
-            if c.status != "ok" and not got:
-                row.update(status=c.status, error=c.error)
-            elif c.status != "ok":
-                # Failed later in the run: its earlier figures are not trusted.
-                row.update(status="FAILED", error=c.error)
+            got = samples.get((c.label, size, conns), {})
+            failed = failures.get((c.label, size, conns), [])
+            if failed:
+                row["failures"] = failed
+            if not got:
+                status = c.status if c.status != "ok" else "FAILED"
+                row.update(status=status, error=c.error or "; ".join(failed))
             else:
                 row["status"] = "ok"
                 for key in ("rps", "p50_us", "p99_us", "p999_us", "max_us", "cpu_us", "server_cpu_pct", "client_cpu_pct"):
-                    row[key] = statistics.median(r[key] for r in got)
-                row["cpu_us_samples"] = [r["cpu_us"] for r in got]
-                row["requests"] = sum(r["requests"] for r in got)
+                    row[key] = statistics.median(r[key] for r in got.values())
+                row["cpu_us_samples"] = [got[i]["cpu_us"] if i in got else None for i in range(repeat)]
+                row["requests"] = sum(r["requests"] for r in got.values())
             rows.append(row)
     return rows
 
@@ -345,6 +375,10 @@ def report_blocks(data):
             continue
         if r["status"] != "ok" and r.get("error") and r is _first_of(results, r):
             header.append(f"{r['loop']} {r['mode']}: {r['status']} ({r['error']})")
+        elif r["status"] == "ok" and r.get("failures"):
+            header.append(f"{r['loop']} {r['mode']} {size_label(r['size'])} x{r['conns']}: FAILED in "
+                          f"{len(r['failures'])} of {meta.get('repeat', 1)} repetitions, restarted "
+                          f"({'; '.join(r['failures'])}); its figures are the other repetitions'")
     if meta.get("halves"):
         window = (f"{meta['duration']} s measured as two half windows, each after a {meta['warmup']} s warm-up, "
                   "one mode's servers forward then backward")
@@ -395,7 +429,7 @@ def report_blocks(data):
             rows.append([MODE_LABELS[mode], size_label(size), conns, *cells, *(ratios if with_c else ratios[:1])])
     compact = table("Server CPU time per request (us; lower is better)", headers, rows, left=3)
     return {"header": header, "tables": [full, compact], "footer": target_lines(results, modes, points),
-            "failed": any(r["status"] == "FAILED" for r in results)}
+            "failed": any(r["status"] == "FAILED" or r.get("failures") for r in results)}
 
 
 def report(data, markdown=False):
@@ -424,6 +458,9 @@ def target_lines(results, modes, points):
             where = f"{MODE_LABELS[mode]} {size_label(size)} x{conns}"
             if not tide or tide["status"] != "ok" or not best:
                 missing.append(where)
+                continue
+            if tide.get("failures"):
+                missing.append(f"{where} (tideloop failed {len(tide['failures'])} repetition(s))")
                 continue
             state, wins = _verdict(results, tide, mode, size, conns)
             verdicts[state].append(f"{where} ({tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']}; won {wins})")
@@ -530,11 +567,11 @@ def collect(argv, progress):
         progress.note(f"{running} servers x {len(points)} points x {args.repeat} repetitions, about "
                       f"{running * len(points) * args.repeat * (args.duration + 2 * (args.warmup + 0.15)) / 60:.1f} min "
                       f"(fd limit {fd_limit})")
-        samples = run_all(contenders, points, args, build, progress)
+        samples, failures = run_all(contenders, points, args, build, progress)
     finally:
         for c in contenders:
             c.server.stop()
-    results = summarize(contenders, points, samples)
+    results = summarize(contenders, points, samples, failures, args.repeat)
     notes = run_notes + [f"{c.label}: {note}" for c in contenders for note in c.notes]
     for name in skipped:
         for mode in modes:
@@ -581,7 +618,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(data, f, indent=1)
     report(data, args.markdown)
-    return 1 if any(r["status"] == "FAILED" for r in data["results"]) else 0
+    return 1 if any(r["status"] == "FAILED" or r.get("failures") for r in data["results"]) else 0
 
 
 if __name__ == "__main__":

@@ -72,10 +72,11 @@ def paired_verdict(tide, peer):
     between repetitions that makes whole ranges overlap. "ahead" when tideloop
     is lower in so many pairs that a one-sided sign test gives p < 0.05 (an
     equal pair counts for neither); "BEHIND" likewise the other way. Fewer than
-    five repetitions can never decide.
+    five repetitions can never decide. A repetition that either server
+    failed (None) makes no pair.
     Returns (state, wins, pairs).
     """
-    pairs = list(zip(tide, peer))
+    pairs = [(t, p) for t, p in zip(tide, peer) if t is not None and p is not None]
     wins = sum(t < p for t, p in pairs)
     losses = sum(t > p for t, p in pairs)
     if pairs and sign_test_p(wins, len(pairs)) < SIGN_TEST_ALPHA:

@@ -102,3 +102,33 @@ def test_merge_halves_adds_counts_and_weights_percentiles(common):
     assert merged["p50_us"] == 17.5  # (10 * 100 + 20 * 300) / 400
     assert merged["label"] == "x"
     assert first["requests"] == 100  # the halves are left as they were
+
+
+def test_failed_repetition_makes_no_pair(common):
+    # rloop failed repetitions 2 and 5 (None): the other pairs stay aligned
+    tide = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    peer = [2.0, None, 2.0, 2.0, None, 2.0, 2.0]
+    assert common.paired_verdict(tide, peer) == ("ahead", 5, 5)
+    assert common.paired_verdict(peer, tide) == ("BEHIND", 0, 5)
+    assert common.paired_verdict([None] * 4 + [1.0], [2.0] * 5) == ("tie", 1, 1)
+
+
+def test_summarize_keeps_a_restarted_servers_other_repetitions():
+    import types
+    spec = importlib.util.spec_from_file_location("echo_bench_under_test", BENCH / "echo.py")
+    echo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(echo)
+    c = types.SimpleNamespace(label="rloop protocol", loop="rloop", mode="protocol", status="ok", error=None)
+    points = [(1024, 10), (1024, 1000)]
+    run = lambda cpu: {"rps": 1.0, "p50_us": 1.0, "p99_us": 1.0, "p999_us": 1.0, "max_us": 1.0,
+                       "cpu_us": cpu, "server_cpu_pct": 1.0, "client_cpu_pct": 1.0, "requests": 10}
+    samples = {("rloop protocol", 1024, 10): {0: run(5.0), 1: run(6.0), 2: run(7.0)},
+               ("rloop protocol", 1024, 1000): {0: run(8.0), 2: run(9.0)}}
+    failures = {("rloop protocol", 1024, 1000): ["rep 2: load generator timed out (server stuck?)"]}
+    rows = echo.summarize([c], points, samples, failures, 3)
+    assert rows[0]["status"] == "ok" and rows[0]["cpu_us_samples"] == [5.0, 6.0, 7.0] and "failures" not in rows[0]
+    assert rows[1]["status"] == "ok" and rows[1]["cpu_us_samples"] == [8.0, None, 9.0]
+    assert rows[1]["cpu_us"] == 8.5 and rows[1]["failures"] == failures[("rloop protocol", 1024, 1000)]
+    # a point with no completed repetition is FAILED with the reason
+    rows = echo.summarize([c], points, {}, failures, 3)
+    assert rows[1]["status"] == "FAILED" and "timed out" in rows[1]["error"]
