@@ -565,14 +565,16 @@ cdef class _StreamCore(FdEntry):
         cdef ssize_t n
         cdef int err
         cdef Py_ssize_t size
-        if type(data) is not bytes and not isinstance(data, (bytes, bytearray, memoryview)):
+        cdef char* buf
+        cdef bint exact = type(data) is bytes
+        if not exact and not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f'data argument must be a bytes-like object, '
                             f'not {type(data).__name__!r}')
         if self._eof:
             raise RuntimeError('Cannot call write() after write_eof()')
         if self._empty_waiter is not None:
             raise RuntimeError('unable to write; sendfile is in progress')
-        if not data:
+        if (PyBytes_GET_SIZE(data) == 0) if exact else not data:
             return
         if self._conn_lost:
             if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
@@ -581,18 +583,25 @@ cdef class _StreamCore(FdEntry):
             return
         if self._wsize:
             # Queued data goes first; keep a private copy of mutable buffers.
-            self._queue(data if type(data) is bytes else bytes(data))
+            self._queue(data if exact else bytes(data))
             return
-        # Nothing queued: try to send it all now.
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        # Nothing queued: try to send it all now. bytes is immutable and we
+        # hold a reference: its storage is read directly, no buffer export
+        # (PyObject_GetBuffer + PyBuffer_Release, ~0.1 us per write).
+        if exact:
+            buf = PyBytes_AS_STRING(data)
+            size = PyBytes_GET_SIZE(data)
+        else:
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+            buf = <char*>view.buf
+            size = view.len
         try:
             if _live_fd(self._sock_obj, self._native_sock) != self.fd:
                 n = -1
                 err = EBADF   # closed behind our back: as socket.send() says
             else:
-                n = send(self.fd, view.buf, view.len, MSG_NOSIGNAL)
+                n = send(self.fd, buf, size, MSG_NOSIGNAL)
                 err = errno
-            size = view.len
             if n < 0:
                 if err == EAGAIN or err == EWOULDBLOCK or err == EINTR:
                     n = 0
@@ -601,14 +610,15 @@ cdef class _StreamCore(FdEntry):
                     return
             if n == size:
                 return
-            if type(data) is bytes:
+            if exact:
                 # Immutable: queue the object itself from offset n (no copy
                 # of the rest; the queue is empty, so it is the first buffer).
                 rest = None
             else:
-                rest = PyBytes_FromStringAndSize(<char*>view.buf + n, size - n)
+                rest = PyBytes_FromStringAndSize(buf + n, size - n)
         finally:
-            PyBuffer_Release(&view)
+            if not exact:
+                PyBuffer_Release(&view)
         if rest is None:
             self._wbuf.append(data)
             self._woff = n
