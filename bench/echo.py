@@ -429,12 +429,7 @@ def report_blocks(data):
             rows.append([MODE_LABELS[mode], size_label(size), conns, *cells, *(ratios if with_c else ratios[:1])])
     compact = table("Server CPU time per request (us; lower is better)", headers, rows, left=3)
     return {"header": header, "tables": [full, compact], "footer": target_lines(results, modes, points),
-            "failed": any_failure(results)}
-
-
-def any_failure(results):
-    """True when a server failed its check, the run, or any repetition of a point."""
-    return any(r["status"] == "FAILED" or r.get("failures") for r in results)
+            "failed": common.any_failure(results)}
 
 
 def report(data, markdown=False):
@@ -623,7 +618,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(data, f, indent=1)
     report(data, args.markdown)
-    return 1 if any_failure(data["results"]) else 0
+    return 1 if common.any_failure(data["results"]) else 0
 
 
 if __name__ == "__main__":

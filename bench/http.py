@@ -15,6 +15,13 @@ requests/s and wrk's latency percentiles are reported too. Each repetition
 runs the servers forward then backward (A B C C B A), each for half the
 measured seconds, and sums a server's two runs: a drift of the shared
 machine's speed over the repetition cancels out of every pair.
+
+A server whose wrk run fails (wrk errors out or completes nothing, or the
+server dies) loses that repetition only: the failure is recorded and
+reported, a fresh server is started, checked and warmed up, and it goes on
+with the next repetition; its other repetitions stand and the pairs with the
+other servers stay aligned. Any failure makes the exit status 1, and a
+tideloop that failed a repetition does not count for the target.
 """
 import argparse
 import datetime
@@ -154,6 +161,10 @@ def report_blocks(data):
         "loops: " + ", ".join(f"{n} {v}" for n, v in meta["loops"].items()),
     ]
     header += [f"note: {n}" for n in meta.get("notes", [])]
+    for r in results:
+        if r["status"] == "ok" and r.get("failures"):
+            header.append(f"{r['loop']}: FAILED in {len(r['failures'])} of {meta['repeat']} repetitions, restarted "
+                          f"({'; '.join(r['failures'])}); its figures are the other repetitions'")
     header.append(common.VERDICT_RULE)
     warmup = f"after a {meta['warmup']} s warm-up" if meta["warmup"] > 0 else "no warm-up"
     runs = (f"two runs of wrk -t1 -c{meta['conns']} -d{meta['duration'] // 2}s --latency per repetition, "
@@ -181,13 +192,16 @@ def report_blocks(data):
                      f"{r['cpu_us']:.2f}", vs_asyncio, vs_peer])
     footer = []
     tide = by_loop.get("tideloop")
-    if tide and tide["status"] == "ok" and best:
+    if tide and tide["status"] == "ok" and best and tide.get("failures"):
+        footer.append(f"target (tideloop's CPU/request below both uvloop's and rloop's): not comparable "
+                      f"(tideloop failed {len(tide['failures'])} repetition(s))")
+    elif tide and tide["status"] == "ok" and best:
         footer.append(f"target (tideloop's CPU/request below both uvloop's and rloop's): "
                       f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> "
                       "{} (won {})".format(*common.verdict_against(tide, peers)))
     title = f"HTTP/1.1 keep-alive, \"Hello, World!\", wrk -t1 -c{meta['conns']}"
     return {"header": header, "tables": [table(title, headers, rows, left=1)], "footer": footer,
-            "failed": any(r["status"] == "FAILED" for r in results)}
+            "failed": common.any_failure(results)}
 
 
 def report(data, markdown=False):
@@ -221,6 +235,56 @@ def parser():
     p.add_argument("--markdown", action="store_true", help="print a markdown table")
     p.add_argument("--report", metavar="FILE", help="only reprint the report of a run saved with --json")
     return p
+
+
+def bring_up(name, args, progress):
+    """Start *name*'s server, check its answers and warm it up: (server, None), or (None, (status, why))."""
+    progress.status(f"starting and checking the {name} server")
+    server = common.ServerProcess([sys.executable, os.path.join(HERE, "http_server.py"), "--loop", name])
+    try:
+        server.start()
+        verify_http(server.port)
+    except common.NotAvailable as exc:
+        server.stop()
+        return None, ("n/a", str(exc))
+    except (AssertionError, OSError) as exc:
+        why = f"response check failed: {type(exc).__name__}: {exc}"
+        if not server.alive():
+            why += f" (server died: {server.stderr_tail()})"
+        server.stop()
+        return None, ("FAILED", why)
+    if args.warmup > 0:
+        progress.status(f"warming up the {name} server ({args.warmup} s)")
+        run_wrk(server, args.conns, args.warmup)  # not measured
+    return server, None
+
+
+def summarize(loops, status, samples, failures, repeat):
+    """One result row per loop: medians of the repetitions it completed, or why it has none.
+
+    ``cpu_us_samples`` has one entry per repetition, None where the server
+    failed it, so the pairs with the other servers stay aligned; a row with
+    ``failures`` is reported and makes the exit status 1.
+    """
+    results = []
+    for name in loops:
+        got = samples.get(name, {})
+        failed = failures.get(name, [])
+        row = {"loop": name}
+        if failed:
+            row["failures"] = failed
+        if not got:
+            state, why = status.get(name, ("FAILED", "; ".join(failed)))
+            row.update(status=state, error=why)
+            results.append(row)
+            continue
+        row.update(status="ok", cpu_us_samples=[got[i]["cpu_us"] if i in got else None for i in range(repeat)],
+                   socket_errors=sum(r["socket_errors"] for r in got.values()),
+                   non_2xx=sum(r["non_2xx"] for r in got.values()))
+        for key in ("rps", "p50_us", "p99_us", "cpu_us", "server_cpu_pct"):
+            row[key] = statistics.median(r[key] for r in got.values())
+        results.append(row)
+    return results
 
 
 def collect(argv, progress):
@@ -258,43 +322,47 @@ def collect(argv, progress):
     servers = {}
     try:
         for name in versions:
-            progress.status(f"starting and checking the {name} server")
-            server = common.ServerProcess([sys.executable, os.path.join(HERE, "http_server.py"), "--loop", name])
-            try:
-                server.start()
-                verify_http(server.port)
-            except common.NotAvailable as exc:
-                status[name] = ("n/a", str(exc))
-            except (AssertionError, OSError) as exc:
-                status[name] = ("FAILED", f"response check failed: {type(exc).__name__}: {exc}")
-            if name in status:
-                progress.note(f"{name}: {status[name][0]} ({status[name][1]})")
-                server.stop()
-                continue
-            servers[name] = server
-            if args.warmup > 0:
-                progress.status(f"warming up the {name} server ({args.warmup} s)")
-                run_wrk(server, args.conns, args.warmup)  # not measured
-        samples = {name: [] for name in servers}
+            server, problem = bring_up(name, args, progress)
+            if problem:
+                status[name] = problem
+                progress.note(f"{name}: {problem[0]} ({problem[1]})")
+            else:
+                servers[name] = server
+        samples = {name: {} for name in servers}  # name -> {repetition: merged result}
+        failures = {}  # name -> ["rep N: error", ...]
         progress.total(2 * args.repeat * len(servers))
         rng = random.Random(args.seed)
         half = args.duration // 2
         for rep in range(args.repeat):
             # A new random order each repetition, forward then backward (see run_order).
             halves = {}  # name -> its first run of this repetition
+            lost = set()  # names whose first run failed: their second is skipped
             for name in common.run_order(list(servers), lambda name: 0, rng):
-                server = servers[name]
+                if name in lost:
+                    continue
                 progress.step(f"wrk -c{args.conns} -d{half}s", name, rep + 1, args.repeat)
                 if name in status:
                     progress.advance()
                     continue
+                server = servers[name]
                 result = run_wrk(server, args.conns, half)
                 if not server.alive():
                     result = {"ok": False, "error": "server died: " + server.stderr_tail()}
                 if not result["ok"]:
-                    status[name] = ("FAILED", result["error"])
-                    progress.note(f"[{rep + 1}/{args.repeat}] {name}: FAILED {result['error']}")
+                    # This repetition is lost for this server only: a fresh
+                    # process, checked and warmed, goes on with the next.
+                    error = result["error"]
+                    failures.setdefault(name, []).append(f"rep {rep + 1}: {error}")
+                    progress.note(f"[{rep + 1}/{args.repeat}] {name}: FAILED {error}; restarting it")
                     progress.advance()
+                    if halves.pop(name, None) is None:
+                        lost.add(name)
+                        progress.advance()  # its second run will not happen
+                    server.stop()
+                    servers[name], problem = bring_up(name, args, progress)
+                    if problem:
+                        status[name] = ("FAILED", f"{error}; restart failed: {problem[1]}")
+                        progress.note(f"{name}: FAILED ({status[name][1]})")
                     continue
                 if result["socket_errors"] or result["non_2xx"]:
                     progress.note(f"{name}: wrk saw {result['socket_errors']} socket errors, "
@@ -306,25 +374,16 @@ def collect(argv, progress):
                 result = _derive(common.merge_halves(
                     halves.pop(name), result, ("requests", "seconds", "server_cpu_s", "socket_errors", "non_2xx"),
                     ("p50_us", "p99_us")))
-                samples[name].append(result)
+                samples[name][rep] = result
                 progress.advance(f"{common.fmt_rate(result['rps'])} req/s, "
                                  f"p50 {common.fmt_us(result['p50_us'])}, p99 {common.fmt_us(result['p99_us'])}, "
                                  f"{result['cpu_us']:.2f} us CPU/req (server {result['server_cpu_pct']:.0f}% CPU)")
     finally:
         for server in servers.values():
-            server.stop()
+            if server is not None:
+                server.stop()
 
-    results = []
-    for name in loops:
-        if name in status:
-            results.append({"loop": name, "status": status[name][0], "error": status[name][1]})
-            continue
-        got = samples[name]
-        row = {"loop": name, "status": "ok", "cpu_us_samples": [r["cpu_us"] for r in got],
-               "socket_errors": sum(r["socket_errors"] for r in got), "non_2xx": sum(r["non_2xx"] for r in got)}
-        for key in ("rps", "p50_us", "p99_us", "cpu_us", "server_cpu_pct"):
-            row[key] = statistics.median(r[key] for r in got)
-        results.append(row)
+    results = summarize(loops, status, samples, failures, args.repeat)
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return {
         "meta": {
@@ -365,7 +424,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(data, f, indent=1)
     report(data, args.markdown)
-    return 1 if any(r["status"] == "FAILED" for r in data["results"]) else 0
+    return 1 if common.any_failure(data["results"]) else 0
 
 
 if __name__ == "__main__":

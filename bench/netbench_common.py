@@ -106,6 +106,11 @@ def verdict_against(tide, peers):
     return state, ", ".join(parts)
 
 
+def any_failure(results):
+    """True when a server failed its check, the run, or any repetition (a result row's ``failures``)."""
+    return any(r["status"] == "FAILED" or r.get("failures") for r in results)
+
+
 def run_order(items, block_of, rng):
     """*items* for one round, each twice: blocks in random order, each block then its mirror.
 

@@ -1,6 +1,7 @@
 """The network benchmarks' verdict rule (bench/netbench_common.py): a paired sign test.
 
-Pure arithmetic on made-up samples; the benchmarks themselves run in test_cli.py.
+Pure arithmetic on made-up samples, and how echo.py and http.py keep a restarted
+server's other repetitions; the benchmarks themselves run in test_cli.py.
 """
 import importlib.util
 import math
@@ -15,6 +16,13 @@ pytestmark = pytest.mark.skipif(not (BENCH / "netbench_common.py").exists(), rea
 @pytest.fixture(scope="module")
 def common():
     spec = importlib.util.spec_from_file_location("netbench_common_under_test", BENCH / "netbench_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bench_script(name):
+    spec = importlib.util.spec_from_file_location(f"{name}_bench_under_test", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -115,9 +123,7 @@ def test_failed_repetition_makes_no_pair(common):
 
 def test_summarize_keeps_a_restarted_servers_other_repetitions():
     import types
-    spec = importlib.util.spec_from_file_location("echo_bench_under_test", BENCH / "echo.py")
-    echo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(echo)
+    echo = _bench_script("echo")
     c = types.SimpleNamespace(label="rloop protocol", loop="rloop", mode="protocol", status="ok", error=None)
     points = [(1024, 10), (1024, 1000)]
     run = lambda cpu: {"rps": 1.0, "p50_us": 1.0, "p99_us": 1.0, "p999_us": 1.0, "max_us": 1.0,
@@ -132,3 +138,50 @@ def test_summarize_keeps_a_restarted_servers_other_repetitions():
     # a point with no completed repetition is FAILED with the reason
     rows = echo.summarize([c], points, {}, failures, 3)
     assert rows[1]["status"] == "FAILED" and "timed out" in rows[1]["error"]
+
+
+def _http_run(cpu):
+    return {"rps": 1.0, "p50_us": 1.0, "p99_us": 1.0, "cpu_us": cpu, "server_cpu_pct": 1.0,
+            "socket_errors": 0, "non_2xx": 0}
+
+
+def _http_data(http, samples, failures, status, repeat=6):
+    loops = ["asyncio", "uvloop", "rloop", "tideloop"]
+    meta = {"command": "python bench/http.py", "machine": "m", "python": "p", "httptools": "h", "wrk": "wrk 4",
+            "loops": {n: "1" for n in loops}, "notes": [], "warmup": 1, "halves": True, "duration": 4,
+            "conns": 100, "repeat": repeat, "seed": 1}
+    return {"meta": meta, "results": http.summarize(loops, status, samples, failures, repeat)}
+
+
+def test_http_keeps_a_restarted_servers_other_repetitions():
+    http = _bench_script("http")
+    samples = {"tideloop": {i: _http_run(5.0) for i in range(6)},
+               "rloop": {i: _http_run(8.0) for i in (0, 2, 3, 4, 5)},
+               "uvloop": {i: _http_run(9.0) for i in range(6)}}
+    failures = {"rloop": ["rep 2: wrk completed no request"]}
+    data = _http_data(http, samples, failures, {"asyncio": ("n/a", "not asked")})
+    rows = {r["loop"]: r for r in data["results"]}
+    assert rows["rloop"]["status"] == "ok" and rows["rloop"]["cpu_us_samples"] == [8.0, None, 8.0, 8.0, 8.0, 8.0]
+    assert rows["rloop"]["failures"] == failures["rloop"] and "failures" not in rows["tideloop"]
+    assert rows["asyncio"]["status"] == "n/a"
+    blocks = http.report_blocks(data)
+    assert blocks["failed"]  # a lost repetition is reported and makes the exit status 1
+    assert any(line.startswith("rloop: FAILED in 1 of 6 repetitions") for line in blocks["header"])
+    # rloop's lost repetition makes no pair: 5 of 5 against rloop, 6 of 6 against uvloop
+    assert blocks["footer"] == ["target (tideloop's CPU/request below both uvloop's and rloop's): "
+                                "0.62x rloop -> ahead (won uvloop 6/6, rloop 5/5)"]
+
+
+def test_http_tideloop_failure_never_counts_for_the_target():
+    http = _bench_script("http")
+    samples = {"tideloop": {i: _http_run(5.0) for i in range(1, 6)},
+               "rloop": {i: _http_run(8.0) for i in range(6)},
+               "uvloop": {i: _http_run(9.0) for i in range(6)}}
+    data = _http_data(http, samples, {"tideloop": ["rep 1: server died: "]}, {"asyncio": ("n/a", "not asked")})
+    assert http.report_blocks(data)["footer"] == [
+        "target (tideloop's CPU/request below both uvloop's and rloop's): not comparable "
+        "(tideloop failed 1 repetition(s))"]
+    # no repetition completed at all: FAILED with the reasons
+    data = _http_data(http, {}, {"rloop": ["rep 1: x", "rep 2: y"]}, {})
+    rloop = next(r for r in data["results"] if r["loop"] == "rloop")
+    assert rloop["status"] == "FAILED" and rloop["error"] == "rep 1: x; rep 2: y"
