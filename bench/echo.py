@@ -30,7 +30,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -279,21 +278,13 @@ def summarize(contenders, points, samples, failures, repeat):
     rows = []
     for c in contenders:
         for size, conns in points:
-            row = {"loop": c.loop, "mode": c.mode, "size": size, "conns": conns}
-            got = samples.get((c.label, size, conns), {})
             failed = failures.get((c.label, size, conns), [])
-            if failed:
-                row["failures"] = failed
-            if not got:
-                status = c.status if c.status != "ok" else "FAILED"
-                row.update(status=status, error=c.error or "; ".join(failed))
-            else:
-                row["status"] = "ok"
-                for key in ("rps", "p50_us", "p99_us", "p999_us", "max_us", "cpu_us", "server_cpu_pct", "client_cpu_pct"):
-                    row[key] = statistics.median(r[key] for r in got.values())
-                row["cpu_us_samples"] = [got[i]["cpu_us"] if i in got else None for i in range(repeat)]
-                row["requests"] = sum(r["requests"] for r in got.values())
-            rows.append(row)
+            rows.append(common.summary_row(
+                {"loop": c.loop, "mode": c.mode, "size": size, "conns": conns},
+                samples.get((c.label, size, conns), {}), failed, repeat,
+                ("rps", "p50_us", "p99_us", "p999_us", "max_us", "cpu_us", "server_cpu_pct", "client_cpu_pct"),
+                ("requests",),
+                (c.status if c.status != "ok" else "FAILED", c.error or "; ".join(failed))))
     return rows
 
 

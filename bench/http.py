@@ -32,7 +32,6 @@ import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 
@@ -192,13 +191,13 @@ def report_blocks(data):
                      f"{r['cpu_us']:.2f}", vs_asyncio, vs_peer])
     footer = []
     tide = by_loop.get("tideloop")
-    if tide and tide["status"] == "ok" and best and tide.get("failures"):
-        footer.append(f"target (tideloop's CPU/request below both uvloop's and rloop's): not comparable "
-                      f"(tideloop failed {len(tide['failures'])} repetition(s))")
-    elif tide and tide["status"] == "ok" and best:
-        footer.append(f"target (tideloop's CPU/request below both uvloop's and rloop's): "
-                      f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> "
-                      "{} (won {})".format(*common.verdict_against(tide, peers)))
+    if tide and tide["status"] == "ok" and best:
+        target = "target (tideloop's CPU/request below both uvloop's and rloop's): "
+        if tide.get("failures"):
+            footer.append(target + f"not comparable (tideloop failed {len(tide['failures'])} repetition(s))")
+        else:
+            footer.append(target + f"{tide['cpu_us'] / best['cpu_us']:.2f}x {best['loop']} -> "
+                          "{} (won {})".format(*common.verdict_against(tide, peers)))
     title = f"HTTP/1.1 keep-alive, \"Hello, World!\", wrk -t1 -c{meta['conns']}"
     return {"header": header, "tables": [table(title, headers, rows, left=1)], "footer": footer,
             "failed": common.any_failure(results)}
@@ -266,25 +265,10 @@ def summarize(loops, status, samples, failures, repeat):
     failed it, so the pairs with the other servers stay aligned; a row with
     ``failures`` is reported and makes the exit status 1.
     """
-    results = []
-    for name in loops:
-        got = samples.get(name, {})
-        failed = failures.get(name, [])
-        row = {"loop": name}
-        if failed:
-            row["failures"] = failed
-        if not got:
-            state, why = status.get(name, ("FAILED", "; ".join(failed)))
-            row.update(status=state, error=why)
-            results.append(row)
-            continue
-        row.update(status="ok", cpu_us_samples=[got[i]["cpu_us"] if i in got else None for i in range(repeat)],
-                   socket_errors=sum(r["socket_errors"] for r in got.values()),
-                   non_2xx=sum(r["non_2xx"] for r in got.values()))
-        for key in ("rps", "p50_us", "p99_us", "cpu_us", "server_cpu_pct"):
-            row[key] = statistics.median(r[key] for r in got.values())
-        results.append(row)
-    return results
+    return [common.summary_row({"loop": name}, samples.get(name, {}), failures.get(name, []), repeat,
+                               ("rps", "p50_us", "p99_us", "cpu_us", "server_cpu_pct"), ("socket_errors", "non_2xx"),
+                               status.get(name, ("FAILED", "; ".join(failures.get(name, [])))))
+            for name in loops]
 
 
 def collect(argv, progress):

@@ -11,6 +11,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -109,6 +110,29 @@ def verdict_against(tide, peers):
 def any_failure(results):
     """True when a server failed its check, the run, or any repetition (a result row's ``failures``)."""
     return any(r["status"] == "FAILED" or r.get("failures") for r in results)
+
+
+def summary_row(row, got, failed, repeat, medians, sums, unavailable):
+    """Fill *row* from one server's completed repetitions *got* ({repetition: result}) and return it.
+
+    The median of each key of *medians* and the total of each of *sums*;
+    ``cpu_us_samples`` has one entry per repetition, None where the server
+    failed it, so the pairs with the other servers stay aligned. *failed*
+    (["rep N: error", ...]) goes in as ``failures``. With no repetition
+    completed, the row's status and error are *unavailable* (status, why).
+    """
+    if failed:
+        row["failures"] = failed
+    if not got:
+        row["status"], row["error"] = unavailable
+        return row
+    row["status"] = "ok"
+    for key in medians:
+        row[key] = statistics.median(r[key] for r in got.values())
+    row["cpu_us_samples"] = [got[i]["cpu_us"] if i in got else None for i in range(repeat)]
+    for key in sums:
+        row[key] = sum(r[key] for r in got.values())
+    return row
 
 
 def run_order(items, block_of, rng):
