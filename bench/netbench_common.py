@@ -57,7 +57,9 @@ def probe_loops(names):
 SIGN_TEST_ALPHA = 0.05
 VERDICT_RULE = ("verdict: tideloop against each peer, repetition by repetition (each pair ran in the same round, seconds apart); "
                 "ahead or BEHIND when a one-sided sign test gives p < 0.05 (5 of 5, 7 of 8, 8 of 9), "
-                "else tie; ahead of both peers counts for the target; (rloop 5/5) = lower in 5 of 5 pairs")
+                "else tie; ahead of both peers counts for the target; (rloop 5/5) = lower in 5 of 5 pairs; "
+                "[0.91, 1.02] = the interval the same test puts around the median of tideloop's CPU over the peer's, "
+                "pair by pair: ahead exactly when it lies below 1, so a tie's interval bounds the difference it can hide")
 
 
 def sign_test_p(wins, n):
@@ -87,17 +89,43 @@ def paired_verdict(tide, peer):
     return "tie", wins, len(pairs)
 
 
+def paired_ratio_interval(tide, peer):
+    """The sign test's interval for the median of tideloop's sample over the peer's, pair by pair: (low, high) or None.
+
+    Distribution-free (order statistics of the ratios): with k the largest
+    count for which k - 1 or fewer heads in n fair flips has a chance below
+    SIGN_TEST_ALPHA, the interval runs from the k-th smallest ratio to the
+    k-th largest. Each bound fails with a chance below SIGN_TEST_ALPHA, and
+    the high bound is below 1 exactly when paired_verdict() says "ahead" (the
+    low one above 1 exactly when "BEHIND"), so a tie's interval says how large
+    a difference the repetitions could not rule out. None with fewer than
+    five pairs, which cannot decide.
+    """
+    ratios = sorted(t / p for t, p in zip(tide, peer) if t is not None and p is not None)
+    n = len(ratios)
+    k = 0
+    # P(k or fewer heads) is P(n - k or more): the very tail paired_verdict() tests.
+    while k < n and sign_test_p(n - k, n) < SIGN_TEST_ALPHA:
+        k += 1
+    if k == 0:
+        return None
+    return ratios[k - 1], ratios[n - k]
+
+
 def verdict_against(tide, peers):
     """tideloop's verdict against every peer at once: ahead only when ahead of each, BEHIND when behind any.
 
     *tide* and *peers* are result rows with ``cpu_us_samples`` in repetition
-    order. Returns (state, text): text names each peer's wins, "rloop 5/5".
+    order. Returns (state, text): text names each peer's wins and the
+    interval of the ratio (paired_ratio_interval), "rloop 5/5 [0.81, 0.97]".
     """
     states, parts = [], []
     for peer in peers:
         state, wins, n = paired_verdict(tide["cpu_us_samples"], peer["cpu_us_samples"])
         states.append(state)
-        parts.append(f"{peer['loop']} {wins}/{n}")
+        interval = paired_ratio_interval(tide["cpu_us_samples"], peer["cpu_us_samples"])
+        bounds = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
+        parts.append(f"{peer['loop']} {wins}/{n}{bounds}")
     if "BEHIND" in states:
         state = "BEHIND"
     elif states and all(s == "ahead" for s in states):

@@ -69,12 +69,41 @@ def test_verdict_against_both_peers(common):
         return {"loop": loop, "cpu_us_samples": samples}
     tide = row("tideloop", [1.0] * 5)
     fast, slow = row("rloop", [2.0] * 5), row("uvloop", [3.0] * 5)
-    assert common.verdict_against(tide, [slow, fast]) == ("ahead", "uvloop 5/5, rloop 5/5")
+    assert common.verdict_against(tide, [slow, fast]) == ("ahead", "uvloop 5/5 [0.33, 0.33], rloop 5/5 [0.50, 0.50]")
     mixed = row("rloop", [2.0] * 4 + [0.5])
     assert common.verdict_against(tide, [slow, mixed])[0] == "tie"
     lower = row("rloop", [0.5] * 5)
-    assert common.verdict_against(tide, [slow, lower]) == ("BEHIND", "uvloop 5/5, rloop 0/5")
+    assert common.verdict_against(tide, [slow, lower]) == ("BEHIND", "uvloop 5/5 [0.33, 0.33], rloop 0/5 [2.00, 2.00]")
     assert common.verdict_against(tide, [])[0] == "tie"
+
+
+def test_ratio_interval_is_order_statistics(common):
+    # Five pairs: only 0 of 5 heads is rarer than 5%, so the interval is the
+    # whole range of the ratios; twelve pairs: 2 or fewer heads (p = 0.019),
+    # so it runs from the third smallest ratio to the third largest.
+    assert common.paired_ratio_interval([1, 2, 3, 4, 5], [2, 2, 2, 2, 2]) == (0.5, 2.5)
+    ratios = [0.80 + 0.02 * i for i in range(12)]
+    tide = [r * 10.0 for r in ratios]
+    low, high = common.paired_ratio_interval(tide, [10.0] * 12)
+    assert (low, high) == (pytest.approx(0.84), pytest.approx(0.98))
+    assert common.paired_ratio_interval([1.0] * 4, [2.0] * 4) is None   # four pairs cannot decide
+    assert common.paired_ratio_interval([None, 1.0, 1.0, 1.0, 1.0, 1.0], [2.0] * 6) == (0.5, 0.5)
+
+
+def test_ratio_interval_agrees_with_the_verdict(common):
+    # The interval and the sign test are one test: high < 1 exactly when
+    # "ahead", low > 1 exactly when "BEHIND", at every count of pairs.
+    import random
+    rng = random.Random(7)
+    for _ in range(3000):
+        n = rng.randint(5, 40)
+        shift = rng.uniform(-0.3, 0.3)
+        tide = [1.0 + shift + rng.gauss(0, 0.2) for _ in range(n)]
+        peer = [1.0 + rng.gauss(0, 0.05) for _ in range(n)]
+        state = common.paired_verdict(tide, peer)[0]
+        low, high = common.paired_ratio_interval(tide, peer)
+        assert (high < 1) == (state == "ahead")
+        assert (low > 1) == (state == "BEHIND")
 
 
 def test_run_order_shuffles_and_keeps_blocks_together(common):
@@ -169,7 +198,7 @@ def test_http_keeps_a_restarted_servers_other_repetitions():
     assert any(line.startswith("rloop: FAILED in 1 of 6 repetitions") for line in blocks["header"])
     # rloop's lost repetition makes no pair: 5 of 5 against rloop, 6 of 6 against uvloop
     assert blocks["footer"] == ["target (tideloop's CPU/request below both uvloop's and rloop's): "
-                                "0.62x rloop -> ahead (won uvloop 6/6, rloop 5/5)"]
+                                "0.62x rloop -> ahead (won uvloop 6/6 [0.56, 0.56], rloop 5/5 [0.62, 0.62])"]
 
 
 def test_http_tideloop_failure_never_counts_for_the_target():
