@@ -474,8 +474,8 @@ def target_lines(results, modes, points):
         c = _find(results, "C", "c", size, conns)
         if size == 1024 and tide and c and tide["status"] == c["status"] == "ok":
             ratio = tide["cpu_us"] / c["cpu_us"]
-            interval = common.paired_ratio_interval(tide["cpu_us_samples"], c["cpu_us_samples"])
-            bounds = f" (pairs [{interval[0]:.2f}, {interval[1]:.2f}])" if interval else ""
+            bounds = common.interval_text(tide["cpu_us_samples"], c["cpu_us_samples"])
+            bounds = f" (pairs{bounds})" if bounds else ""
             lines.append(f"target (Protocol 1 KiB within 1.15x of the C server's CPU/request), x{conns}: "
                          f"{ratio:.2f}x{bounds} -> {'met' if ratio <= 1.15 else 'NOT met'}")
     return lines

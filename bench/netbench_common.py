@@ -67,6 +67,11 @@ def sign_test_p(wins, n):
     return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n
 
 
+def _pairs(tide, peer):
+    """The repetitions both servers completed, as (tideloop's, the other's) samples."""
+    return [(t, p) for t, p in zip(tide, peer) if t is not None and p is not None]
+
+
 def paired_verdict(tide, peer):
     """"ahead", "BEHIND" or "tie" of tideloop's samples against one peer's (lower is better).
 
@@ -79,7 +84,7 @@ def paired_verdict(tide, peer):
     failed (None) makes no pair.
     Returns (state, wins, pairs).
     """
-    pairs = [(t, p) for t, p in zip(tide, peer) if t is not None and p is not None]
+    pairs = _pairs(tide, peer)
     wins = sum(t < p for t, p in pairs)
     losses = sum(t > p for t, p in pairs)
     if pairs and sign_test_p(wins, len(pairs)) < SIGN_TEST_ALPHA:
@@ -101,7 +106,7 @@ def paired_ratio_interval(tide, peer):
     a difference the repetitions could not rule out. None with fewer than
     five pairs, which cannot decide.
     """
-    ratios = sorted(t / p for t, p in zip(tide, peer) if t is not None and p is not None)
+    ratios = sorted(t / p for t, p in _pairs(tide, peer))
     n = len(ratios)
     k = 0
     # P(k or fewer heads) is P(n - k or more): the very tail paired_verdict() tests.
@@ -110,6 +115,12 @@ def paired_ratio_interval(tide, peer):
     if k == 0:
         return None
     return ratios[k - 1], ratios[n - k]
+
+
+def interval_text(tide, other):
+    """paired_ratio_interval() as report text, " [0.81, 0.97]", or "" when it is None."""
+    interval = paired_ratio_interval(tide, other)
+    return f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
 
 
 def verdict_against(tide, peers):
@@ -123,9 +134,7 @@ def verdict_against(tide, peers):
     for peer in peers:
         state, wins, n = paired_verdict(tide["cpu_us_samples"], peer["cpu_us_samples"])
         states.append(state)
-        interval = paired_ratio_interval(tide["cpu_us_samples"], peer["cpu_us_samples"])
-        bounds = f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else ""
-        parts.append(f"{peer['loop']} {wins}/{n}{bounds}")
+        parts.append(f"{peer['loop']} {wins}/{n}{interval_text(tide['cpu_us_samples'], peer['cpu_us_samples'])}")
     if "BEHIND" in states:
         state = "BEHIND"
     elif states and all(s == "ahead" for s in states):
