@@ -436,3 +436,29 @@ def test_pause_reading_mid_stream(loop):
         await srv.wait_closed()
 
     loop.run_until_complete(main())
+
+
+def test_method_replaced_on_one_transport(loop):
+    """A method set on one transport instance shadows the class's, as asyncio's __dict__ allows."""
+    async def main():
+        srv, port = await _echo_server(loop)
+        tr1, p1 = await loop.create_connection(lambda: Collect(loop, 3), "127.0.0.1", port)
+        tr2, p2 = await loop.create_connection(lambda: Collect(loop, 3), "127.0.0.1", port)
+        seen = []
+        real_write = tr1.write
+        tr1.write = lambda data: (seen.append(data), real_write(data))
+        tr1.label = "first"
+        tr1.write(b"abc")
+        tr2.write(b"xyz")
+        assert await asyncio.wait_for(p1.got, 10) == b"abc"
+        assert await asyncio.wait_for(p2.got, 10) == b"xyz"
+        assert seen == [b"abc"] and tr1.label == "first"
+        assert not hasattr(tr2, "label")
+        del tr1.write
+        assert tr1.write.__func__ is type(tr1).write
+        for tr in (tr1, tr2):
+            tr.close()
+        srv.close()
+        await srv.wait_closed()
+
+    loop.run_until_complete(main())

@@ -14,8 +14,8 @@ from includes.python cimport (
     PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit, PyErr_CheckSignals,
     PyThread_get_thread_ident, PyObject_Call,
     PyObject_GC_IsTracked, PyObject_GC_Track, PyObject_GC_UnTrack, Py_REFCNT,
-    tideloop_touch, tideloop_warm_object_lines, tideloop_warm_with_preheader, tideloop_warm_entry,
-    tideloop_warm_instance_values,
+    tideloop_touch, tideloop_warm_with_preheader, tideloop_warm_entry,
+    tideloop_warm_instance_values, tideloop_slot_offset, tideloop_slot_get,
 )
 from includes.system cimport (
     timespec, time_t, clock_gettime, CLOCK_MONOTONIC, read, write, close,

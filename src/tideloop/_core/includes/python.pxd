@@ -31,12 +31,6 @@ cdef extern from *:
     static inline void tideloop_touch(const void *p) {
         (void)*(volatile const char *)p;
     }
-    /* The first `lines` cache lines of an object (its slots). */
-    static inline void tideloop_warm_object_lines(PyObject *o, int lines) {
-        int i;
-        for (i = 0; i < lines; i++)
-            tideloop_touch((const char *)o + 64 * i);
-    }
     /* An object with a GC header and a managed __dict__ before it. */
     static inline void tideloop_warm_with_preheader(PyObject *o) {
         __builtin_prefetch((const char *)o - 32);
@@ -78,9 +72,22 @@ cdef extern from *:
         for (off = 64; off < size; off += 64)
             tideloop_touch((const char *)o + off);
     }
+    /* The byte offset of the slot a member descriptor (a __slots__ name)
+       reads, or -1 for anything else. */
+    #include "structmember.h"
+    static inline Py_ssize_t tideloop_slot_offset(PyObject *descr) {
+        if (Py_TYPE(descr) != &PyMemberDescr_Type)
+            return -1;
+        return ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    /* The object in the slot at `offset` of o (borrowed; NULL if unset). */
+    static inline PyObject *tideloop_slot_get(PyObject *o, Py_ssize_t offset) {
+        return *(PyObject **)((char *)o + offset);
+    }
     """
     void tideloop_touch(const void* p) noexcept nogil
-    void tideloop_warm_object_lines(PyObject* o, int lines) noexcept nogil
+    PyObject* tideloop_slot_get(PyObject* o, Py_ssize_t offset) noexcept
+    Py_ssize_t tideloop_slot_offset(PyObject* descr) noexcept
     void tideloop_warm_with_preheader(PyObject* o) noexcept nogil
     void tideloop_warm_entry(PyObject* table, int fd) noexcept nogil
     void tideloop_warm_instance_values(PyObject* o) noexcept nogil

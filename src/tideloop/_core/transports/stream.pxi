@@ -225,17 +225,11 @@ cdef class _StreamCore(FdEntry):
     cdef public int _sock_fd
     cdef bint _native_sock         # _live_fd may read the C socket object
     cdef int _read_mode            # READ_SMALL ... READ_SIZED (see BIG_READ)
-    cdef object _write_meth        # the face's write (warmed with the rest)
-    cdef int _face_lines           # cache lines of the face up to its write slot, within it
     cdef object __weakref__
 
     def _setup(self, face, Loop loop, sock, protocol, waiter, extra, server):
         cdef FdEntry old
         self._face = face
-        self._write_meth = face.write
-        # The slots are sorted by name, so `write` is near the end: warm up
-        # to 3 lines (168 bytes for SocketTransport), never past the object.
-        self._face_lines = min(3, (type(face).__basicsize__ + 63) // 64)
         self._tloop = loop
         self._ctx = PyContext_CopyCurrent()
         self._extra = {} if extra is None else dict(extra)
@@ -370,13 +364,14 @@ cdef class _StreamCore(FdEntry):
     cdef void warm(self, int stage) noexcept:
         # What a read touches past this object: the context entered around
         # the protocol call, the socket object (_live_fd), the protocol and
-        # its attributes (self.transport), the face and its bound write().
+        # its attributes (self.transport), and the face (its type and core
+        # slot: transport.write looks up its method and reads the core).
         if stage == 1:
             tideloop_touch(<PyObject*>self._ctx)
             tideloop_touch(<PyObject*>self._sock_obj)
             tideloop_warm_with_preheader(<PyObject*>self._proto)
-            tideloop_warm_object_lines(<PyObject*>self._face, self._face_lines)
-            tideloop_touch(<PyObject*>self._write_meth)
+            tideloop_touch(<PyObject*>self._face)
+            tideloop_touch((<char*><PyObject*>self._face) + _face_core_offset)
         else:
             tideloop_warm_instance_values(<PyObject*>self._proto)
 
@@ -561,6 +556,9 @@ cdef class _StreamCore(FdEntry):
 
     def write(self, data):
         """Write bytes-like *data*; what the socket does not take now is queued."""
+        self._write(data)
+
+    cdef int _write(self, data) except -1:
         cdef Py_buffer view
         cdef ssize_t n
         cdef int err
@@ -575,16 +573,16 @@ cdef class _StreamCore(FdEntry):
         if self._empty_waiter is not None:
             raise RuntimeError('unable to write; sendfile is in progress')
         if (PyBytes_GET_SIZE(data) == 0) if exact else not data:
-            return
+            return 0
         if self._conn_lost:
             if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 aio_logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
-            return
+            return 0
         if self._wsize:
             # Queued data goes first; keep a private copy of mutable buffers.
             self._queue(data if exact else bytes(data))
-            return
+            return 0
         # Nothing queued: try to send it all now. bytes is immutable and we
         # hold a reference: its storage is read directly, no buffer export
         # (PyObject_GetBuffer + PyBuffer_Release, ~0.1 us per write).
@@ -607,9 +605,9 @@ cdef class _StreamCore(FdEntry):
                     n = 0
                 else:
                     self._fatal_error(_os_error(err), 'Fatal write error on socket transport')
-                    return
+                    return 0
             if n == size:
-                return
+                return 0
             if exact:
                 # Immutable: queue the object itself from offset n (no copy
                 # of the rest; the queue is empty, so it is the first buffer).
@@ -627,6 +625,7 @@ cdef class _StreamCore(FdEntry):
             self._maybe_pause_protocol()
         else:
             self._queue(rest)
+        return 0
 
     cdef int _queue(self, bytes data) except -1:
         cdef bint was_empty = self._wsize == 0
@@ -649,7 +648,7 @@ cdef class _StreamCore(FdEntry):
             raise RuntimeError('unable to write; sendfile is in progress')
         data = b''.join(list_of_data)
         if data:
-            self.write(data)
+            self._write(data)
 
     cdef int _write_ready(self) except -1:
         # Flush the queue: one sendmsg() over up to IOV_BATCH buffers.
@@ -970,11 +969,22 @@ cdef class _StreamCore(FdEntry):
 
 # The face: a real asyncio.Transport subclass (so isinstance() checks pass;
 # a compiled class cannot subclass it, its __slots__ layout conflicts).  Its
-# hot methods are slots holding the core's bound methods, so calling
-# transport.write(data) costs no extra Python frame.
-_HOT = ('write', 'writelines', 'is_closing', 'is_reading', 'get_extra_info',
-        'get_write_buffer_size', 'pause_reading', 'resume_reading',
-        'get_protocol', 'set_protocol', 'close', 'abort')
+# methods are compiled here (Cython functions, which bind like Python ones)
+# and call the core in C, so transport.write(data) costs no Python frame and
+# a connection carries no bound-method objects (twelve slots of them made a
+# face ~1.1 KB; a server's memory per idle connection went from ~2,210 bytes
+# to ~1,360 without them, tests/test_connection_memory.py).
+
+
+cdef inline _StreamCore _core_of(face):
+    # The face's core, read straight from its slot when the face is exactly
+    # a SocketTransport (what the loop makes); anything else is asked.
+    cdef PyObject* p
+    if type(face) is _face_type:
+        p = tideloop_slot_get(<PyObject*>face, _face_core_offset)
+        if p != NULL and type(<object>p) is _StreamCore:
+            return <_StreamCore>p
+    return <_StreamCore?>face._core
 
 
 class SocketTransport(_aio_Transport):
@@ -984,7 +994,9 @@ class SocketTransport(_aio_Transport):
     The work is done by a compiled _StreamCore; see transports/stream.pxi.
     """
 
-    __slots__ = ('_core', '__weakref__') + _HOT
+    # __dict__ (empty until used) as on asyncio's transports: code and tests
+    # may set attributes or replace a method on one instance.
+    __slots__ = ('_core', '__dict__', '__weakref__')
 
     _start_tls_compatible = True
     _sendfile_compatible = SENDFILE_TRY_NATIVE
@@ -993,19 +1005,55 @@ class SocketTransport(_aio_Transport):
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
         core = _StreamCore.__new__(_StreamCore)
         self._core = core
-        self.write = core.write
-        self.writelines = core.writelines
-        self.is_closing = core.is_closing
-        self.is_reading = core.is_reading
-        self.get_extra_info = core.get_extra_info
-        self.get_write_buffer_size = core.get_write_buffer_size
-        self.pause_reading = core.pause_reading
-        self.resume_reading = core.resume_reading
-        self.get_protocol = core.get_protocol
-        self.set_protocol = core.set_protocol
-        self.close = core.close
-        self.abort = core.abort
         core._setup(self, loop, sock, protocol, waiter, extra, server)
+
+    def write(self, data):
+        """Write bytes-like *data*; what the socket does not take now is queued."""
+        _core_of(self)._write(data)
+
+    def writelines(self, list_of_data):
+        """Write every bytes-like object of an iterable, in order."""
+        _core_of(self).writelines(list_of_data)
+
+    def is_closing(self):
+        """True once close() or abort() was called or the connection was lost."""
+        return _core_of(self)._closing
+
+    def is_reading(self):
+        """True unless reading is paused or the transport is closing."""
+        return _core_of(self).is_reading()
+
+    def get_extra_info(self, name, default=None):
+        """'socket' (the real socket.socket), 'sockname', 'peername', ..."""
+        return _core_of(self)._extra.get(name, default)
+
+    def get_write_buffer_size(self):
+        """Bytes queued and not yet sent."""
+        return _core_of(self)._wsize
+
+    def pause_reading(self):
+        """Stop calling the protocol with data until resume_reading()."""
+        _core_of(self).pause_reading()
+
+    def resume_reading(self):
+        """Resume delivering data after pause_reading()."""
+        _core_of(self).resume_reading()
+
+    def get_protocol(self):
+        """The current protocol."""
+        return _core_of(self)._proto
+
+    def set_protocol(self, protocol):
+        """Use *protocol* from now on (Protocol or BufferedProtocol)."""
+        _core_of(self).set_protocol(protocol)
+
+    def close(self):
+        """Close after flushing the queue; connection_lost(None) follows."""
+        _core_of(self).close()
+
+    def abort(self):
+        """Close at once, dropping queued data; connection_lost(None) follows."""
+        _core_of(self).abort()
 
     def write_eof(self):
         """Close the write end once the queue is flushed (shutdown(SHUT_WR))."""
@@ -1081,3 +1129,13 @@ class SocketTransport(_aio_Transport):
         core = getattr(self, '_core', None)
         if core is not None:
             core._unclosed()
+
+
+# Where a face keeps its core (after asyncio's inherited slots), for
+# _core_of() and warm().  Never unset: only then is _face_type set.
+cdef Py_ssize_t _face_core_offset = tideloop_slot_offset(<PyObject*>SocketTransport.__dict__['_core'])
+cdef object _face_type = None
+if _face_core_offset > 0:
+    _face_type = SocketTransport
+else:
+    _face_core_offset = 0
