@@ -948,3 +948,26 @@ def test_mid_batch_events(loop, what, family, host):
             p.got.clear()
         t.close()
         loop.run_until_complete(p.lost)
+
+
+def test_method_replaced_on_one_transport(loop):
+    """A method set on one datagram transport shadows the class's, as asyncio's __dict__ allows."""
+    async def main():
+        st, ct, cp, addr = await _pair(loop)
+        seen = []
+        real_sendto = ct.sendto
+        ct.sendto = lambda data, addr=None: (seen.append(data), real_sendto(data, addr))
+        ct.label = "client"
+        ct.sendto(b"ping")
+        got, _ = await asyncio.wait_for(cp.q.get(), 10)
+        assert got == b"ping" and seen == [b"ping"] and ct.label == "client"
+        assert not hasattr(st, "label")
+        del ct.sendto
+        assert ct.sendto.__func__ is type(ct).sendto
+        ct.sendto(b"pong")
+        got, _ = await asyncio.wait_for(cp.q.get(), 10)
+        assert got == b"pong" and seen == [b"ping"]
+        for tr in (st, ct):
+            tr.close()
+
+    loop.run_until_complete(main())

@@ -200,7 +200,7 @@ cdef class _DatagramCore(FdEntry):
     """The compiled state and logic of one DatagramSocketTransport (see below).
 
     It is the loop's FdEntry for the socket's fd; users only see its face,
-    whose hot methods are this object's bound methods.
+    whose compiled methods read and call this object in C.
     """
 
     cdef object _face
@@ -355,7 +355,7 @@ cdef class _DatagramCore(FdEntry):
         return 0
 
     def _start_reading(self):
-        if not self.is_reading():
+        if self._closing or self._paused:
             return
         self._rd_on = True
         self._set_io()
@@ -732,12 +732,10 @@ cdef class _DatagramCore(FdEntry):
             raise _os_error(err)
         return 0
 
-    def sendto(self, data, addr=None):
-        """Send *data* (bytes-like) to *addr* (None on a connected endpoint).
-
-        Sent at once when nothing is queued; otherwise (or when the socket
-        would block) queued, with pause_writing() past the high-water mark.
-        """
+    cdef int _sendto(self, data, addr) except -1:
+        # The face's sendto(): sent at once when nothing is queued; otherwise
+        # (or when the socket would block) queued, with pause_writing() past
+        # the high-water mark.
         cdef Py_ssize_t size
         if type(data) is bytes:
             size = PyBytes_GET_SIZE(data)
@@ -747,7 +745,7 @@ cdef class _DatagramCore(FdEntry):
             raise TypeError(f'data argument must be a bytes-like object, '
                             f'not {type(data).__name__!r}')
         if not size and not PY313:
-            return    # 3.13 sends empty datagrams (gh-113812)
+            return 0    # 3.13 sends empty datagrams (gh-113812)
         if self._address:
             if (addr is not None and addr is not self._address
                     and addr not in (None, self._address)):
@@ -758,20 +756,20 @@ cdef class _DatagramCore(FdEntry):
             if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 aio_logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
-            return
+            return 0
         if not self._buffer:
             # Attempt to send it right away first.
             try:
                 if self._send(data, addr) == 0:
-                    return
+                    return 0
             except OSError as exc:
                 self._proto.error_received(exc)
-                return
+                return 0
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
                 self._fatal_error(exc, 'Fatal write error on datagram transport')
-                return
+                return 0
             # Would block: watch for writability (on a closed loop this
             # raises, as asyncio's _add_writer, and nothing is queued).
             self._wr_on = True
@@ -784,6 +782,7 @@ cdef class _DatagramCore(FdEntry):
         self._buffer.append((bytes(data), addr))
         self._buffer_size += size + DGRAM_HEADER
         self._maybe_pause_protocol()
+        return 0
 
     cdef int _sendto_ready(self) except -1:
         cdef Py_ssize_t size
@@ -873,16 +872,8 @@ cdef class _DatagramCore(FdEntry):
         self._set_write_buffer_limits(high=high, low=low)
         self._maybe_pause_protocol()
 
-    def get_write_buffer_size(self):
-        """Bytes queued and not yet sent (plus per-datagram headers on 3.13)."""
-        return self._buffer_size
-
     # ------------------------------------------------------------------
     # reading control
-
-    def is_reading(self):
-        """True unless reading is paused or the transport is closing."""
-        return not self._closing and not self._paused
 
     def pause_reading(self):
         """Stop delivering datagrams until resume_reading()."""
@@ -915,20 +906,8 @@ cdef class _DatagramCore(FdEntry):
         self._proto = protocol
         self._protocol_connected = True
 
-    def get_protocol(self):
-        """The current protocol."""
-        return self._proto
-
-    def get_extra_info(self, name, default=None):
-        """'socket' (the real socket.socket), 'sockname', 'peername', ..."""
-        return self._extra.get(name, default)
-
     # ------------------------------------------------------------------
     # closing
-
-    def is_closing(self):
-        """True once close() or abort() was called or the transport failed."""
-        return self._closing
 
     def close(self):
         """Close after sending what is queued; connection_lost(None) follows."""
@@ -1023,8 +1002,22 @@ cdef class _DatagramCore(FdEntry):
 
 
 # The face: a real asyncio transport subclass (isinstance checks pass; 3.12+
-# asyncio's own is both a _FlowControlMixin and a DatagramTransport), whose
-# hot methods are slots holding the core's bound methods.
+# asyncio's own is both a _FlowControlMixin and a DatagramTransport).  As on
+# the stream face, its methods are compiled and call the core in C: no Python
+# frame per sendto() and no bound-method objects per endpoint.
+
+
+cdef inline _DatagramCore _dcore_of(face):
+    # The face's core, read straight from its slot when the face is exactly
+    # a DatagramSocketTransport (what the loop makes); anything else is asked.
+    cdef PyObject* p
+    if type(face) is _dface_type:
+        p = tideloop_slot_get(<PyObject*>face, _dface_core_offset)
+        if p != NULL and type(<object>p) is _DatagramCore:
+            return <_DatagramCore>p
+    return <_DatagramCore?>face._core
+
+
 class DatagramSocketTransport(_aio_transports._FlowControlMixin,
                               _aio_transports.DatagramTransport):
     """asyncio datagram transport over a UDP or Unix datagram socket.
@@ -1034,27 +1027,64 @@ class DatagramSocketTransport(_aio_transports._FlowControlMixin,
     _DatagramCore; see transports/datagram.pxi.
     """
 
-    __slots__ = ('_core', '__weakref__', 'sendto', 'is_closing', 'is_reading',
-                 'get_extra_info', 'get_write_buffer_size', 'pause_reading',
-                 'resume_reading', 'get_protocol', 'set_protocol', 'close', 'abort')
+    # __dict__ (empty until used) as on asyncio's transports.
+    __slots__ = ('_core', '__dict__', '__weakref__')
 
     max_size = RECV_SIZE
 
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None):
         core = _DatagramCore.__new__(_DatagramCore)
         self._core = core
-        self.sendto = core.sendto
-        self.is_closing = core.is_closing
-        self.is_reading = core.is_reading
-        self.get_extra_info = core.get_extra_info
-        self.get_write_buffer_size = core.get_write_buffer_size
-        self.pause_reading = core.pause_reading
-        self.resume_reading = core.resume_reading
-        self.get_protocol = core.get_protocol
-        self.set_protocol = core.set_protocol
-        self.close = core.close
-        self.abort = core.abort
         core._setup(self, loop, sock, protocol, address, waiter, extra)
+
+    def sendto(self, data, addr=None):
+        """Send *data* (bytes-like) to *addr* (None on a connected endpoint).
+
+        Sent at once when nothing is queued; otherwise (or when the socket
+        would block) queued, with pause_writing() past the high-water mark.
+        """
+        _dcore_of(self)._sendto(data, addr)
+
+    def is_closing(self):
+        """True once close() or abort() was called or the transport failed."""
+        return _dcore_of(self)._closing
+
+    def is_reading(self):
+        """True unless reading is paused or the transport is closing."""
+        cdef _DatagramCore core = _dcore_of(self)
+        return not core._closing and not core._paused
+
+    def get_extra_info(self, name, default=None):
+        """'socket' (the real socket.socket), 'sockname', 'peername', ..."""
+        return _dcore_of(self)._extra.get(name, default)
+
+    def get_write_buffer_size(self):
+        """Bytes queued and not yet sent (plus per-datagram headers on 3.13)."""
+        return _dcore_of(self)._buffer_size
+
+    def pause_reading(self):
+        """Stop delivering datagrams until resume_reading()."""
+        _dcore_of(self).pause_reading()
+
+    def resume_reading(self):
+        """Resume delivering datagrams after pause_reading()."""
+        _dcore_of(self).resume_reading()
+
+    def get_protocol(self):
+        """The current protocol."""
+        return _dcore_of(self)._proto
+
+    def set_protocol(self, protocol):
+        """Use *protocol* from now on."""
+        _dcore_of(self).set_protocol(protocol)
+
+    def close(self):
+        """Close after sending what is queued; connection_lost(None) follows."""
+        _dcore_of(self).close()
+
+    def abort(self):
+        """Close at once, dropping queued datagrams; connection_lost(None) follows."""
+        _dcore_of(self).abort()
 
     def set_write_buffer_limits(self, high=None, low=None):
         """Set the water marks (high defaults to 64 KiB, low to high // 4)."""
@@ -1116,3 +1146,14 @@ class DatagramSocketTransport(_aio_transports._FlowControlMixin,
         core = getattr(self, '_core', None)
         if core is not None:
             core._unclosed()
+
+
+# Where a face keeps its core, for _dcore_of().  Never unset: only then is
+# _dface_type set.
+cdef Py_ssize_t _dface_core_offset = tideloop_slot_offset(
+    <PyObject*>DatagramSocketTransport.__dict__['_core'])
+cdef object _dface_type = None
+if _dface_core_offset > 0:
+    _dface_type = DatagramSocketTransport
+else:
+    _dface_core_offset = 0

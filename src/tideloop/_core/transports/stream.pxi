@@ -554,10 +554,6 @@ cdef class _StreamCore(FdEntry):
     # ------------------------------------------------------------------
     # writing
 
-    def write(self, data):
-        """Write bytes-like *data*; what the socket does not take now is queued."""
-        self._write(data)
-
     cdef int _write(self, data) except -1:
         cdef Py_buffer view
         cdef ssize_t n
@@ -729,10 +725,6 @@ cdef class _StreamCore(FdEntry):
         self._woff = 0
         self._wsize = 0
 
-    def can_write_eof(self):
-        """True: sockets can half-close."""
-        return True
-
     def write_eof(self):
         """Close the write end once the queue is flushed (shutdown(SHUT_WR))."""
         if self._closing or self._eof:
@@ -800,10 +792,6 @@ cdef class _StreamCore(FdEntry):
         self._set_write_buffer_limits(high=high, low=low)
         self._maybe_pause_protocol()
 
-    def get_write_buffer_size(self):
-        """Bytes queued and not yet sent."""
-        return self._wsize
-
     # ------------------------------------------------------------------
     # reading control
 
@@ -841,20 +829,8 @@ cdef class _StreamCore(FdEntry):
         self._proto = protocol
         self._protocol_connected = True
 
-    def get_protocol(self):
-        """The current protocol."""
-        return self._proto
-
-    def get_extra_info(self, name, default=None):
-        """'socket' (the real socket.socket), 'sockname', 'peername', ..."""
-        return self._extra.get(name, default)
-
     # ------------------------------------------------------------------
     # closing
-
-    def is_closing(self):
-        """True once close() or abort() was called or the connection was lost."""
-        return self._closing
 
     def close(self):
         """Close after flushing the queue; connection_lost(None) follows."""
