@@ -1008,13 +1008,11 @@ cdef class _DatagramCore(FdEntry):
 
 
 cdef inline _DatagramCore _dcore_of(face):
-    # The face's core, read straight from its slot when the face is exactly
-    # a DatagramSocketTransport (what the loop makes); anything else is asked.
-    cdef PyObject* p
-    if type(face) is _dface_type:
-        p = tideloop_slot_get(<PyObject*>face, _dface_core_offset)
-        if p != NULL and type(<object>p) is _DatagramCore:
-            return <_DatagramCore>p
+    # The datagram face's core: from its slot (stream.pxi: _face_core), else asked.
+    cdef PyObject* p = _face_core(face, <PyObject*>_dface_type, _dface_core_offset,
+                                  <PyObject*>_DatagramCore)
+    if p != NULL:
+        return <_DatagramCore>p
     return <_DatagramCore?>face._core
 
 
@@ -1148,12 +1146,7 @@ class DatagramSocketTransport(_aio_transports._FlowControlMixin,
             core._unclosed()
 
 
-# Where a face keeps its core, for _dcore_of().  Never unset: only then is
-# _dface_type set.
-cdef Py_ssize_t _dface_core_offset = tideloop_slot_offset(
-    <PyObject*>DatagramSocketTransport.__dict__['_core'])
-cdef object _dface_type = None
-if _dface_core_offset > 0:
-    _dface_type = DatagramSocketTransport
-else:
-    _dface_core_offset = 0
+# Where a face keeps its core, for _dcore_of().
+cdef Py_ssize_t _dface_core_offset
+cdef object _dface_type
+_dface_core_offset, _dface_type = _face_slot(DatagramSocketTransport)

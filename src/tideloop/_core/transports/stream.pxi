@@ -16,6 +16,7 @@
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.object cimport Py_TYPE
 from libc.string cimport memset
 
 import warnings as _tr_warnings
@@ -952,14 +953,37 @@ cdef class _StreamCore(FdEntry):
 # to ~1,360 without them, tests/test_connection_memory.py).
 
 
-cdef inline _StreamCore _core_of(face):
-    # The face's core, read straight from its slot when the face is exactly
-    # a SocketTransport (what the loop makes); anything else is asked.
+cdef inline PyObject* _face_core(face, PyObject* face_type, Py_ssize_t offset,
+                                 PyObject* core_type) noexcept:
+    # The object in a face's `_core` slot (borrowed), read straight from the
+    # slot when the face is exactly `face_type` (what the loop makes) and the
+    # object exactly `core_type`; NULL otherwise, and the caller asks the
+    # face.  Shared by the stream face (_core_of) and the datagram face
+    # (datagram.pxi: _dcore_of).
     cdef PyObject* p
-    if type(face) is _face_type:
-        p = tideloop_slot_get(<PyObject*>face, _face_core_offset)
-        if p != NULL and type(<object>p) is _StreamCore:
-            return <_StreamCore>p
+    if <PyObject*>Py_TYPE(face) == face_type:
+        p = tideloop_slot_get(<PyObject*>face, offset)
+        if p != NULL and <PyObject*>Py_TYPE(<object>p) == core_type:
+            return p
+    return NULL
+
+
+cdef tuple _face_slot(cls):
+    # (offset of cls's `_core` slot, cls) for _face_core(), or (0, None)
+    # where `_core` is not a plain member slot: then no face type matches
+    # and every call asks the face.  Read once, when the module loads.
+    cdef Py_ssize_t offset = tideloop_slot_offset(<PyObject*>cls.__dict__['_core'])
+    if offset > 0:
+        return offset, cls
+    return 0, None
+
+
+cdef inline _StreamCore _core_of(face):
+    # The stream face's core: from its slot (_face_core), else asked.
+    cdef PyObject* p = _face_core(face, <PyObject*>_face_type, _face_core_offset,
+                                  <PyObject*>_StreamCore)
+    if p != NULL:
+        return <_StreamCore>p
     return <_StreamCore?>face._core
 
 
@@ -1108,10 +1132,7 @@ class SocketTransport(_aio_Transport):
 
 
 # Where a face keeps its core (after asyncio's inherited slots), for
-# _core_of() and warm().  Never unset: only then is _face_type set.
-cdef Py_ssize_t _face_core_offset = tideloop_slot_offset(<PyObject*>SocketTransport.__dict__['_core'])
-cdef object _face_type = None
-if _face_core_offset > 0:
-    _face_type = SocketTransport
-else:
-    _face_core_offset = 0
+# _core_of() and warm().
+cdef Py_ssize_t _face_core_offset
+cdef object _face_type
+_face_core_offset, _face_type = _face_slot(SocketTransport)
